@@ -71,6 +71,9 @@ class RunSummary:
     credits_remaining: Decimal | None = None
     estimated_phones: int = 0
     estimated_credits: Decimal | None = None  # dry run: phones x cost per phone, when known
+    stop_reason: str = ""  # why the run stopped early (credits, auth, network, Ctrl-C), else ""
+    interrupted: bool = False  # stopped by Ctrl-C
+    stop_exit_code: int = 0  # ExitCode of the error that stopped the run (auth, credits...), else 0
     notes: list[str] = field(default_factory=list)
 
 

@@ -1,0 +1,196 @@
+"""Text output for the terminal: the mapping table, run summaries, a progress line, colour.
+
+Pure functions returning strings (plus a tiny progress printer), so tests read them directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping as EnvMapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TextIO
+
+from csvscore.fields import ALL_FIELDS, FULL_NAME
+from csvscore.mapping import Mapping
+from csvscore.results import RunSummary
+from csvscore.submit import Progress
+from csvscore.table import Table
+
+
+@dataclass(frozen=True)
+class Style:
+    """ANSI colour when the stream is a terminal and NO_COLOR is unset; plain text otherwise."""
+
+    enabled: bool = False
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def warn(self, text: str) -> str:
+        return self._wrap("33", text)
+
+    def bad(self, text: str) -> str:
+        return self._wrap("31", text)
+
+    def good(self, text: str) -> str:
+        return self._wrap("32", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+
+def style_for(stream: TextIO, env: EnvMapping[str, str] = os.environ) -> Style:
+    if "NO_COLOR" in env or env.get("TERM") == "dumb":
+        return Style(False)
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return Style(False)
+    if os.name == "nt" and "WT_SESSION" not in env and "ANSICON" not in env:
+        # Classic Windows consoles print escape codes literally.
+        return Style(False)
+    return Style(True)
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def describe_table(table: Table) -> str:
+    """One sentence on what was read."""
+    if table.format == "csv":
+        how = (
+            f"CSV, encoding {table.encoding}, delimiter {_delim_name(table.delimiter)}, "
+            f"header on line {table.header_row}"
+        )
+    else:
+        how = f"{table.format.upper()}, sheet '{table.sheet}', header on row {table.header_row}"
+    return f"Read {table.path.name}: {how}, {len(table.rows)} rows, {len(table.headers)} columns."
+
+
+def _delim_name(delimiter: str | None) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
+        delimiter or "", repr(delimiter)
+    )
+
+
+def field_label(field: str | None) -> str:
+    if field is None:
+        return "(unmappedFields)"
+    if field == FULL_NAME:
+        return "fullName → first+last"
+    return field
+
+
+def mapping_table(mapping: Mapping, style: Style, *, threshold: float) -> str:
+    """The review table: column number, header, sample, field, confidence, method."""
+    lines = [
+        style.bold(
+            f"{'#':>3}  {'Column':<28}  {'Sample':<24}  {'→ Field':<24}  {'Conf':>4}  Method"
+        )
+    ]
+    for c in mapping.columns:
+        label = field_label(c.field)
+        row = (
+            f"{c.index + 1:>3}  {_clip(c.header or '(blank)', 28):<28}  "
+            f"{_clip(c.sample, 24):<24}  → {label:<22}  {c.confidence:>4.2f}  {c.method}"
+        )
+        if c.review:
+            row = style.warn(row + "  ← review")
+        elif c.field is None:
+            row = style.dim(row)
+        lines.append(row)
+    unmapped = [c.unmapped_key for c in mapping.unmapped()]
+    if unmapped:
+        lines.append("")
+        lines.append(f"Unmapped, sent in unmappedFields ({len(unmapped)}): " + ", ".join(unmapped))
+    for c in mapping.review():
+        lines.append(
+            style.warn(f"Review column {c.index + 1} '{c.header}': {c.reason or 'low confidence'}")
+        )
+    missing = mapping.missing_required()
+    lines.append("")
+    if missing:
+        lines.append(
+            style.bad("Missing required: " + ", ".join(missing))
+            + " (TitanX rejects contacts without first name, last name and a US phone)"
+        )
+    else:
+        lines.append(style.good("Required fields: all mapped (firstName, lastName, a phone)."))
+    lines.extend(mapping.notes)
+    return "\n".join(lines)
+
+
+def fields_list() -> str:
+    width = max(len(f.name) for f in ALL_FIELDS)
+    return "\n".join(f"{f.name:<{width}}  {f.description}" for f in ALL_FIELDS)
+
+
+def money(value: Decimal | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"{value.normalize():f}"
+
+
+def summary_lines(s: RunSummary, style: Style) -> str:
+    parts = []
+    if s.dry_run:
+        parts.append(style.bold("Dry run: nothing was sent."))
+        parts.append(
+            f"  ready to send {s.ready}, skipped {s.skipped}, duplicates {s.duplicates} "
+            f"(of {s.rows_read} rows)"
+        )
+        est = money(s.estimated_credits) if s.estimated_credits is not None else "unknown"
+        parts.append(f"  phones to score {s.estimated_phones}; estimated credits {est}")
+        return "\n".join(parts)
+    parts.append(style.bold(f"Scored {s.rows_read} rows ({s.scoring_type})."))
+    parts.append(
+        f"  accepted {s.accepted}, rejected {s.rejected}, skipped {s.skipped}, "
+        f"duplicates {s.duplicates}, unconfirmed {s.unconfirmed}, failed {s.failed}"
+    )
+    parts.append(
+        f"  credits charged {money(s.credits_charged)}, remaining {money(s.credits_remaining)}"
+    )
+    if s.stop_reason:
+        parts.append(style.bad(f"  stopped early: {s.stop_reason}"))
+    if s.unconfirmed:
+        parts.append(
+            style.warn(
+                f"  {s.unconfirmed} rows are unconfirmed: they were sent but no answer came back, "
+                "so they may have been charged. Check your TitanX jobs; to send them again on "
+                "purpose, rerun the same command with --retry-unconfirmed."
+            )
+        )
+    return "\n".join(parts)
+
+
+class ProgressLine:
+    """A single redrawn line on a terminal; nothing on pipes (the summary follows anyway)."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self._shown = False
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        width = 24
+        done = int(width * p.batches_done / p.batches_total) if p.batches_total else width
+        bar = "#" * done + "." * (width - done)
+        self.stream.write(
+            f"\r[{bar}] batches {p.batches_done}/{p.batches_total}  rows "
+            f"{p.rows_done}/{p.rows_total}  credits {money(p.credits_charged)} "
+        )
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._shown = False
