@@ -97,6 +97,49 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score a file's contacts with TitanX and write a workbook")
     p.add_argument("file", type=Path, help="CSV, TSV, TXT, XLSX, XLSM, XLS or ODS export")
+    _add_score_options(p)
+    p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser(
+        "drop", help="score dropped files one by one, open the results (used by the shortcut)"
+    )
+    # nargs="*": a double-click with no files must reach run_drop (which asks for files)
+    # instead of dying in argparse as the window closes.
+    p.add_argument("files", type=Path, nargs="*", metavar="FILE")
+    _add_score_options(p)
+    p.add_argument("--no-wait", action="store_true", help="do not wait for Enter at the end")
+    p.set_defaults(func=cmd_drop)
+
+    p = sub.add_parser("login", help="store your TitanX API key (checked first)")
+    p.add_argument("--key-stdin", action="store_true", help="read the key from standard input")
+    p.add_argument("--base-url", help="API base URL to check the key against")
+    p.set_defaults(func=cmd_login)
+
+    p = sub.add_parser("logout", help="remove the stored API key")
+    p.set_defaults(func=cmd_logout)
+
+    p = sub.add_parser("account", help="credits remaining and rate limits")
+    p.add_argument("--base-url", help="API base URL")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_account)
+
+    p = sub.add_parser("mappings", help="list, show or forget remembered mappings")
+    msub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    msub.add_parser("list", help="list remembered mappings").set_defaults(func=cmd_mappings_list)
+    q = msub.add_parser("show", help="print one remembered mapping")
+    q.add_argument("name", help="its name (signature) or a unique prefix")
+    q.set_defaults(func=cmd_mappings_show)
+    q = msub.add_parser("forget", help="delete one remembered mapping")
+    q.add_argument("name", help="its name (signature) or a unique prefix")
+    q.set_defaults(func=cmd_mappings_forget)
+
+    p = sub.add_parser("install-shortcut", help="put a drag-and-drop shortcut on your Desktop")
+    p.add_argument("--dir", type=Path, help="folder to put it in (default: your Desktop)")
+    p.set_defaults(func=cmd_install_shortcut)
+    return parser
+
+
+def _add_score_options(p: argparse.ArgumentParser) -> None:
     _add_read_options(p)
     _add_map_options(p)
     g = p.add_argument_group("sending")
@@ -127,8 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="result format")
     g.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     g.add_argument("--open", action="store_true", help="open the result when done")
-    p.set_defaults(func=cmd_score)
-    return parser
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -232,6 +273,16 @@ def cmd_map(args: argparse.Namespace, env: Env) -> int:
 
 
 def cmd_score(args: argparse.Namespace, env: Env) -> int:
+    if args.sandbox and args.base_url:
+        raise UsageError("--sandbox and --base-url cannot be used together")
+    outcome = score_one(args.file, args, env)
+    if args.open and outcome.outputs:
+        _open(outcome.outputs[0], env)
+    return int(exit_code_for(outcome.result))
+
+
+def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
+    """Map, review (when a person is there), confirm, send and write one file."""
     from csvscore.pipeline import (
         ScoreRequest,
         estimate_cost_per_phone,
@@ -242,8 +293,6 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
     from csvscore.render import ProgressLine, style_for, summary_lines
     from csvscore.submit import DEFAULT_WORKERS, ScoreOptions
 
-    if args.sandbox and args.base_url:
-        raise UsageError("--sandbox and --base-url cannot be used together")
     options = ScoreOptions(
         scoring_type=args.scoring_type,
         batch_size=args.batch_size,
@@ -263,10 +312,40 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
         base_url=args.base_url,
         journal=args.journal,
     )
-    mapped = map_file(args.file, _read_options(args), _map_options(args), env=env.environ)
+    map_options = _map_options(args)
+    mapped = map_file(path, _read_options(args), map_options, env=env.environ)
     _warn_problems(mapped.table, env)
+    interactive = env.interactive and not args.yes and not args.json
+    out_style = style_for(env.stdout, env.environ)
     for note in mapped.mapping.notes:
         print(note, file=env.stderr)
+    changed = False
+    if interactive:
+        from csvscore.render import describe_table
+        from csvscore.review import review_mapping
+
+        print(describe_table(mapped.table), file=env.stdout)
+        while True:
+            changed = (
+                review_mapping(
+                    mapped.mapping,
+                    stdin=env.stdin,
+                    stdout=env.stdout,
+                    style=out_style,
+                    threshold=map_options.threshold,
+                )
+                or changed
+            )
+            missing = mapped.mapping.missing_required()
+            if not missing:
+                break
+            print(
+                out_style.bad(
+                    f"Nothing maps to {', '.join(missing)}: TitanX would reject every row. "
+                    "Map a column (e.g. 3=lastName) or type q to quit."
+                ),
+                file=env.stdout,
+            )
     _require_fields(mapped.mapping)
     for c in mapped.mapping.review():
         print(
@@ -274,10 +353,17 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
             f"{c.reason}",
             file=env.stderr,
         )
-    fingerprint, prepared = prepare(mapped, request)
-    if options.dry_run:
-        options.cost_per_phone = estimate_cost_per_phone(env.environ) if not args.sandbox else None
-    style = style_for(env.stderr, env.environ)
+    prepared = prepare(mapped, request)
+    for note in prepared.notes:
+        print(f"Note: {note}", file=env.stderr)
+    cost = None if args.sandbox else estimate_cost_per_phone(env.environ)
+    if args.sandbox:
+        from csvscore.sandbox import SandboxConfig
+
+        cost = SandboxConfig().cost_per_phone
+    options.cost_per_phone = cost
+    if interactive:
+        _confirm_and_remember(mapped, prepared.rows, options, changed, env, out_style)
     bar = ProgressLine(env.stderr, enabled=_isatty(env.stderr) and not args.json)
 
     def event(message: str) -> None:
@@ -286,21 +372,212 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
 
     try:
         outcome = score_prepared(
-            mapped, fingerprint, prepared, request, env=env.environ, progress=bar, on_event=event
+            mapped, prepared, request, env=env.environ, progress=bar, on_event=event
         )
     finally:
         bar.close()
-    summary = outcome.result.summary
     if args.json:
         json.dump(_summary_json(outcome), env.stdout, ensure_ascii=False, indent=2, default=str)
         env.stdout.write("\n")
     else:
-        print(summary_lines(summary, style), file=env.stdout)
-        for path in outcome.outputs:
-            print(f"Result: {path}", file=env.stdout)
-    if args.open:
-        _open(outcome.outputs[0], env)
-    return int(exit_code_for(outcome.result))
+        print(summary_lines(outcome.result.summary, out_style), file=env.stdout)
+        for out in outcome.outputs:
+            print(f"Result: {out}", file=env.stdout)
+    return outcome
+
+
+def _confirm_and_remember(
+    mapped: Any, prepared: Any, options: Any, changed: bool, env: Env, style: Any
+) -> None:
+    """Show the plan and its cost; ask before spending; offer to remember the mapping."""
+    from csvscore import remembered
+    from csvscore.mapping_file import dump_mapping_yaml
+    from csvscore.review import ReviewCancelled, confirm, make_plan, plan_text
+
+    plan = make_plan(prepared, options.batch_size, options.cost_per_phone)
+    print("\n" + plan_text(plan), file=env.stdout)
+    if not options.dry_run:
+        if plan.to_send == 0:
+            print("Nothing to send.", file=env.stdout)
+        elif not confirm(
+            f"Send {plan.to_send} contacts to TitanX now?", stdin=env.stdin, stdout=env.stdout
+        ):
+            raise ReviewCancelled("not confirmed")
+    if mapped.remembered_path is None or changed:
+        question = "Remember this mapping for files with the same columns?"
+        if confirm(question, stdin=env.stdin, stdout=env.stdout, default=True):
+            where = remembered.remember(
+                mapped.signature,
+                dump_mapping_yaml(mapped.mapping),
+                source_file=mapped.table.path.name,
+                env=env.environ,
+            )
+            print(f"Remembered: {where}", file=env.stdout)
+
+
+def cmd_drop(args: argparse.Namespace, env: Env) -> int:
+    from csvscore.drop import DropOutcome, dropped_files, run_drop
+    from csvscore.opener import open_with_default_app
+
+    if args.output and len(args.files) > 1:
+        raise UsageError("-o/--output names one file; leave it out when dropping several")
+
+    def one(path: Path) -> DropOutcome:
+        # run_drop opens the results itself, so --open is not applied here.
+        outcome = score_one(path, args, env)
+        code = int(exit_code_for(outcome.result))
+        return DropOutcome(path, tuple(outcome.outputs), code, outcome.result.summary.stop_reason)
+
+    return run_drop(
+        dropped_files([str(f) for f in args.files], env.environ),
+        one,
+        stdin=env.stdin,
+        stdout=env.stdout,
+        open_result=open_with_default_app,
+        wait=not args.no_wait,
+        debug=args.debug,
+    )
+
+
+def _base_url(args: argparse.Namespace, env: Env) -> str:
+    from csvscore.client import DEFAULT_BASE_URL
+
+    return args.base_url or env.environ.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
+
+
+def cmd_login(args: argparse.Namespace, env: Env) -> int:
+    import getpass
+
+    from csvscore import settings
+    from csvscore.client import TitanXClient
+
+    if args.key_stdin:
+        key = env.stdin.readline().strip()
+    elif env.interactive:
+        key = getpass.getpass("TitanX API key (input hidden): ").strip()
+    else:
+        raise UsageError(
+            "no terminal to ask for the key; pipe it in with `csvscore login --key-stdin`"
+        )
+    if not key:
+        raise UsageError("no key entered; nothing stored")
+    TitanXClient(key, _base_url(args, env)).check_key()  # AuthError: refused, not stored
+    where = settings.store_api_key(key, env=env.environ)
+    print(f"Key {settings.mask_key(key)} checked and stored in {where}.", file=env.stdout)
+    return ExitCode.OK
+
+
+def cmd_logout(args: argparse.Namespace, env: Env) -> int:
+    from csvscore import settings
+
+    removed = settings.delete_api_key(env=env.environ)
+    if removed:
+        print("Removed the stored key from " + " and ".join(removed) + ".", file=env.stdout)
+    else:
+        print("No stored key to remove.", file=env.stdout)
+    if env.environ.get("TITANX_API_KEY"):
+        print("Note: TITANX_API_KEY is still set in this environment.", file=env.stdout)
+    return ExitCode.OK
+
+
+def cmd_account(args: argparse.Namespace, env: Env) -> int:
+    from csvscore import lastseen, settings
+    from csvscore.client import TitanXClient
+    from csvscore.errors import NetworkError
+
+    key, source = settings.resolve_api_key(env=env.environ)
+    info: dict[str, Any] = {"key": settings.mask_key(key), "key_source": source}
+    try:
+        client = TitanXClient(key, _base_url(args, env))
+        info["source"] = "TitanX (live)"
+        info["quota"] = client.quota()
+    except NetworkError as exc:
+        seen = lastseen.load(env=env.environ)
+        if seen is None:
+            raise
+        info["source"] = f"last seen {seen.seen_at} (TitanX unreachable: {exc})"
+        info["credits_remaining"] = str(seen.credits_remaining)
+        info["cost_per_phone"] = str(seen.cost_per_phone)
+        info["limits"] = seen.limits
+    else:
+        seen = lastseen.load(env=env.environ)
+        if seen is not None:
+            info["last_run_credits_remaining"] = str(seen.credits_remaining)
+            info["last_run_at"] = seen.seen_at
+    if args.json:
+        json.dump(info, env.stdout, indent=2, default=str)
+        env.stdout.write("\n")
+    else:
+        for k, v in info.items():
+            if isinstance(v, dict):
+                print(f"{k}:", file=env.stdout)
+                for kk, vv in _flatten(v):
+                    print(f"  {kk}: {vv}", file=env.stdout)
+            else:
+                print(f"{k}: {v}", file=env.stdout)
+    return ExitCode.OK
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.extend(_flatten(v, name + "."))
+        else:
+            out.append((name, v))
+    return out
+
+
+def cmd_mappings_list(args: argparse.Namespace, env: Env) -> int:
+    from csvscore import remembered
+
+    items = remembered.list_remembered(env=env.environ)
+    if not items:
+        print("No remembered mappings yet.", file=env.stdout)
+    for m in items:
+        print(
+            f"{m.signature[:12]}  {m.column_count:>3} columns  saved {m.saved_at}  "
+            f"from {m.source_file}",
+            file=env.stdout,
+        )
+    return ExitCode.OK
+
+
+def _find_remembered(name: str, env: Env) -> Path:
+    from csvscore import remembered
+    from csvscore.errors import ConfigError
+
+    matches = [
+        m for m in remembered.list_remembered(env=env.environ) if m.signature.startswith(name)
+    ]
+    if len(matches) != 1:
+        names = ", ".join(m.signature[:12] for m in matches) or "none"
+        raise ConfigError(f"no single remembered mapping starts with {name!r} (matches: {names})")
+    return matches[0].path
+
+
+def cmd_mappings_show(args: argparse.Namespace, env: Env) -> int:
+    print(_find_remembered(args.name, env).read_text(encoding="utf-8"), file=env.stdout)
+    return ExitCode.OK
+
+
+def cmd_mappings_forget(args: argparse.Namespace, env: Env) -> int:
+    from csvscore import remembered
+
+    path = remembered.forget(args.name, env=env.environ)
+    print(f"Forgot {path.name}", file=env.stdout)
+    return ExitCode.OK
+
+
+def cmd_install_shortcut(args: argparse.Namespace, env: Env) -> int:
+    from csvscore.shortcuts import install_shortcut
+
+    paths = install_shortcut(args.dir, env=env.environ)
+    for path in paths:
+        print(f"Put the shortcut at {path}", file=env.stdout)
+    print("Drop CSV or Excel files onto it to score them.", file=env.stdout)
+    return ExitCode.OK
 
 
 def _require_fields(mapping: Any) -> None:

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     UNCONFIRMED = 5  # some batches' outcome is unknown: rerun with --retry-unconfirmed
     FAILED = 6  # some batches failed (server refused them); see the Rejected sheet
     NETWORK = 7  # the API could not be reached at all
+    CANCELLED = 8  # the user declined at the review; nothing was sent
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -78,7 +79,19 @@ class ApiError(CsvscoreError):
     exit_code = ExitCode.FAILED
 
 
+class Cancelled(CsvscoreError):
+    """The user said no at the interactive review. Nothing was sent."""
+
+    exit_code = ExitCode.CANCELLED
+
+
 class ConfigError(CsvscoreError):
     """The user's configuration (stored key, remembered mappings) is unusable."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class OutputError(CsvscoreError):
+    """The result file cannot be written (folder missing, no permission, file open in Excel)."""
 
     exit_code = ExitCode.BAD_INPUT

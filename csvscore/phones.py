@@ -16,11 +16,12 @@ being skipped. See :data:`SAFE_TEST_NUMBERS`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumber, ValidationResult
 
 # Synthetic numbers for fixtures, docs and the sandbox: all in the 555-01xx range reserved for
 # fiction, all valid US numbers to phonenumbers (checked by tests/test_phones.py), plus one
@@ -77,6 +78,50 @@ _DIGIT = re.compile(r"\d")
 _NANP_REGIONS = frozenset(phonenumbers.COUNTRY_CODE_TO_REGION_CODE[1])
 
 
+def _us_validator() -> Callable[[str], bool]:
+    """A check on a 10-digit national number equal to ``is_valid_number_for_region(n, "US")``.
+
+    phonenumbers calls a number valid for a region when it matches the region's general
+    pattern and one of its number-type patterns (each a full match, lengths permitting).
+    Compiling those patterns from the installed metadata into two regexes gives the same
+    answer (tests compare both on many numbers) about five times faster; that matters at
+    100k rows x 5 phones. If the metadata ever looks different, phonenumbers itself is used.
+    """
+    metadata = PhoneMetadata.metadata_for_region("US")
+
+    def slow(national: str) -> bool:
+        number = PhoneNumber(country_code=1, national_number=int(national))
+        return phonenumbers.is_valid_number_for_region(number, "US")
+
+    general = metadata.general_desc if metadata is not None else None
+    if metadata is None or general is None or not general.national_number_pattern:
+        return slow
+    descs = (
+        metadata.premium_rate, metadata.toll_free, metadata.shared_cost, metadata.voip,
+        metadata.personal_number, metadata.pager, metadata.uan, metadata.voicemail,
+        metadata.fixed_line, metadata.mobile,
+    )  # fmt: skip
+    patterns = [
+        d.national_number_pattern
+        for d in descs
+        if d is not None
+        and d.national_number_pattern
+        and (not d.possible_length or 10 in d.possible_length)
+    ]
+    if not patterns or (general.possible_length and 10 not in general.possible_length):
+        return slow
+    general_re = re.compile(general.national_number_pattern)
+    typed_re = re.compile("|".join(f"(?:{p})" for p in patterns))
+
+    def fast(national: str) -> bool:
+        return bool(general_re.fullmatch(national) and typed_re.fullmatch(national))
+
+    return fast
+
+
+_valid_us_national = _us_validator()
+
+
 def normalise_phone(raw: str, region: str = "US") -> PhoneResult:
     """Normalise one phone cell to E.164, reading numbers without a country code as ``region``.
 
@@ -91,7 +136,7 @@ def normalise_phone(raw: str, region: str = "US") -> PhoneResult:
     return _normalise_cached(raw, region.upper() if region else "US")
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=65536)
 def _normalise_cached(raw: str, region: str) -> PhoneResult:
     text = raw.strip()
     if not text:
@@ -99,13 +144,12 @@ def _normalise_cached(raw: str, region: str) -> PhoneResult:
     # Fast path: a clean North American number, checked against US metadata only. For
     # country code 1, "valid for region US" is exactly "valid and its region is US"
     # (phonenumbers tries the US first and it has no leading-digit filter), so this gives the
-    # same answer as the full parse below at about a quarter of the cost.
+    # same answer as the full parse below; anything else (Canada, junk) takes the full parse.
     if region in _NANP_REGIONS or text.startswith("+1"):
         match = _FAST_NANP.fullmatch(text)
         if match:
             national = match.group(1) + match.group(2) + match.group(3)
-            number = PhoneNumber(country_code=1, national_number=int(national))
-            if phonenumbers.is_valid_number_for_region(number, "US"):
+            if _valid_us_national(national):
                 return PhoneResult("+1" + national, match.group(4), True, None)
     return _normalise_slow(raw, text, region)
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from collections.abc import Mapping as EnvMapping
@@ -123,23 +124,31 @@ class ScoreOutcome:
     journal: Path | None
 
 
-def prepare(mapped: MappedFile, request: ScoreRequest) -> tuple[str, list[PreparedRow]]:
+@dataclass
+class Prepared:
+    fingerprint: str  # sha256 of the input file
+    rows: list[PreparedRow]
+    notes: list[str]  # file-level remarks (e.g. "customerContactId repeats: csvscore made keys")
+
+
+def prepare(mapped: MappedFile, request: ScoreRequest) -> Prepared:
     """Fingerprint the input and build the contacts (no network)."""
     fingerprint = file_fingerprint(mapped.table.path)
-    prepared = prepare_rows(
+    notes: list[str] = []
+    rows = prepare_rows(
         mapped.table,
         mapped.mapping,
         fingerprint=fingerprint,
         send_invalid=request.send_invalid,
         keep_duplicates=request.keep_duplicates,
+        notes=notes,
     )
-    return fingerprint, prepared
+    return Prepared(fingerprint, rows, notes)
 
 
 def score_prepared(
     mapped: MappedFile,
-    fingerprint: str,
-    prepared: list[PreparedRow],
+    prepared: Prepared,
     request: ScoreRequest,
     *,
     env: EnvMapping[str, str] = os.environ,
@@ -150,6 +159,7 @@ def score_prepared(
     from csvscore.client import DEFAULT_BASE_URL, TitanXClient
 
     table = mapped.table
+    fingerprint = prepared.fingerprint
     out = request.output or default_output_path(table.path, request.fmt)
     if out.resolve() == table.path.resolve():
         raise MappingError("the output file must not be the input file")
@@ -175,7 +185,7 @@ def score_prepared(
         result = submit(
             table,
             mapped.mapping,
-            prepared,
+            prepared.rows,
             fingerprint=fingerprint,
             client=client,
             journal=journal,
@@ -183,8 +193,24 @@ def score_prepared(
             progress=progress,
             on_event=on_event,
         )
+    result.summary.notes.extend(table.notes + mapped.mapping.notes + prepared.notes)
+    _record_last_seen(result, env)
     outputs = write_result(out, table, mapped.mapping, result, fmt=request.fmt)
     return ScoreOutcome(result, outputs, jpath)
+
+
+def _record_last_seen(result: RunResult, env: EnvMapping[str, str]) -> None:
+    """Keep the latest credit figures for `csvscore account` when TitanX can't be asked."""
+    from csvscore import lastseen
+    from csvscore.errors import ConfigError
+
+    answered = [b for b in result.batches if b.credits_remaining is not None]
+    if not answered or result.summary.dry_run:
+        return
+    last = max(answered, key=lambda b: b.submitted_at)
+    # A read-only state dir must not fail a run that already spent credits.
+    with contextlib.suppress(ConfigError):
+        lastseen.record(lastseen.LastSeen(last.credits_remaining, last.cost_per_phone), env=env)
 
 
 def score_file(
@@ -200,9 +226,8 @@ def score_file(
     """Read, map, prepare, send and write, in one call (no interaction)."""
     request = request or ScoreRequest()
     mapped = map_file(path, read, map_options, env=env)
-    fingerprint, prepared = prepare(mapped, request)
     return score_prepared(
-        mapped, fingerprint, prepared, request, env=env, progress=progress, on_event=on_event
+        mapped, prepare(mapped, request), request, env=env, progress=progress, on_event=on_event
     )
 
 

@@ -104,13 +104,14 @@ def utc_now_iso(now: datetime | None = None) -> str:
 # --- atomic writes ----------------------------------------------------------------------------
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write ``text`` to ``path`` so readers see the old file or the new one, never a part.
 
-    The data goes to a fresh temporary file in the same directory (created exclusively, with
-    ``mode`` from the start, so a secret is never readable by others even for a moment) and is
-    then renamed over ``path``. Parent directories are created (mode 0700). Raises
-    :class:`ConfigError` on failure, leaving no temporary file behind.
+    The data goes to a fresh temporary file in the same directory and is then renamed over
+    ``path``. With ``mode`` (e.g. 0o600 for secrets) the file has exactly that mode from its
+    creation, so it is never readable by others even for a moment; without it the usual
+    permissions (0666 less the umask) apply. Parent directories are created (mode 0700).
+    Raises :class:`ConfigError` on failure, leaving no temporary file behind.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -130,19 +131,21 @@ def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
         raise ConfigError(f"Cannot write {display_path(path)}: {exc.strerror or exc}") from exc
 
 
-def _create_exclusive(path: Path, mode: int) -> tuple[Path, int]:
+def _create_exclusive(path: Path, mode: int | None) -> tuple[Path, int]:
     for _ in range(10):  # a random 64-bit name colliding even once is already unheard of
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
         try:
             fd = os.open(
-                tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), mode
+                tmp,
+                os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0),
+                0o666 if mode is None else mode,
             )
         except FileExistsError:
             continue
         # The umask can only remove bits from ``mode``; set it exactly so the file is what we
         # promise. On Windows chmod only toggles read-only, so this is best effort there: the
         # per-user profile folder's ACL is what keeps the file private.
-        if hasattr(os, "fchmod"):
+        if mode is not None and hasattr(os, "fchmod"):
             os.fchmod(fd, mode)
         return tmp, fd
     raise FileExistsError(f"could not create a temporary file next to {path}")

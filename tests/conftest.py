@@ -1,0 +1,66 @@
+"""Shared fixtures: a running TitanX sandbox on 127.0.0.1 and a fake clock.
+
+- ``make_sandbox(**config) -> Sandbox``: start a sandbox with any :class:`SandboxConfig` knob
+  (``faults=["503"]``, ``rate_per_second=2``, ``credits="1"``...); it is closed at teardown.
+  ``sb.url`` is the v2 base URL, ``sb.api_key`` the key it accepts, ``sb.state`` what it got.
+- ``sandbox``: one default sandbox (healthy, unlimited, key "sandbox-key").
+- ``fake_clock``: a clock that moves only when told. Pass ``clock=fake_clock`` to both the
+  sandbox and the client and ``sleep=fake_clock.sleep`` to the client: waits then advance the
+  sandbox's rate-limit windows too, and ``fake_clock.sleeps`` records every requested sleep.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from csvscore.sandbox import Sandbox, SandboxConfig
+
+
+class FakeClock:
+    """A thread-safe fake ``time.time`` whose ``sleep`` advances it and records the request."""
+
+    def __init__(self, start: float = 1_700_000_000.25) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self._now += seconds
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
+    started: list[Sandbox] = []
+
+    def factory(config: SandboxConfig | None = None, **overrides: Any) -> Sandbox:
+        sandbox = Sandbox(config, **overrides).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield factory
+    for sandbox in reversed(started):
+        sandbox.close()
+
+
+@pytest.fixture
+def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
+    return make_sandbox()
