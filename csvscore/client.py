@@ -68,7 +68,7 @@ GET_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 _CREDITS_RE = re.compile(r"credit|balance|insufficient", re.IGNORECASE)
 _TOO_LARGE_RE = re.compile(
-    r"\b1,?000\b|too (large|many|big|long)|"
+    r"\b1,?000\b|too (large|many|big|long)|between 1 and \d+|"
     r"(contacts|records|batch|payload|body|request|entity)\b.{0,40}"
     r"\b(exceed|maximum|at most|size|limit)",
     re.IGNORECASE,

@@ -40,7 +40,7 @@ from csvscore.synonyms import list_profiles
 FORMAT_VERSION = 1
 HEADER_LINE = "# csvscore mapping (edit `field`; use null to leave a column unmapped)"
 VALID_FIELDS: tuple[str, ...] = (*FIELD_NAMES, FULL_NAME)
-_BLANK_KEY = re.compile(r"^Column (\d+)$")
+_BLANK_KEY = re.compile(r"^column (\d+)$", re.IGNORECASE)
 _MAX_LISTED = 60  # columns listed in an error message before "... and N more"
 
 
@@ -260,19 +260,36 @@ def header_signature(headers: list[str]) -> str:
     return digest[:16]
 
 
+def _yaml_printable(ch: str) -> bool:
+    """Characters safe to write unescaped in a one-line YAML scalar or comment.
+
+    YAML's "printable" set, minus the characters YAML reads as line breaks (NEL, LS, PS).
+    """
+    code = ord(ch)
+    return (
+        code == 0x09
+        or 0x20 <= code <= 0x7E
+        or (0xA0 <= code <= 0xD7FF and code not in (0x2028, 0x2029))
+        or 0xE000 <= code <= 0xFFFD
+        or code >= 0x10000
+    )
+
+
 def _scalar(text: str) -> str:
-    """``text`` as a YAML scalar: plain when it reads back unchanged, else JSON-quoted."""
-    if text and text == text.strip() and "\n" not in text and "#" not in text:
+    """``text`` as a YAML scalar: plain when it reads back unchanged, else double-quoted."""
+    if text and text == text.strip() and all(0x20 <= ord(c) <= 0x7E for c in text) and "#" not in text:
         try:
             if yaml.safe_load(f"k: {text}") == {"k": text}:
                 return text
         except yaml.YAMLError:
             pass
-    return json.dumps(text, ensure_ascii=False)
+    # A JSON string is a YAML double-quoted scalar; escape what YAML refuses even inside quotes.
+    quoted = json.dumps(text, ensure_ascii=False)
+    return "".join(c if _yaml_printable(c) else f"\\u{ord(c):04x}" for c in quoted)
 
 
 def _comment(text: str) -> str:
-    return " ".join(text.split())
+    return " ".join("".join(c if _yaml_printable(c) else "?" for c in text).split())
 
 
 def dump_mapping_yaml(mapping: Mapping) -> str:

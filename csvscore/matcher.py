@@ -73,13 +73,15 @@ _COMPATIBLE = {
     "phone_type": (),
     "phone_status": (),
 }
+_ROLE_WORDS = {"ext": "extension", "type": "type", "status": "status"}
 _METHOD_RANK = {"override": 7, "exact": 6, "synonym": 5, "context": 4, "sample": 3, "fuzzy": 2}
 _SLOT_FIELDS = frozenset(
     [*PHONE_SLOTS[1:]]
     + [f"{s}{suffix}" for s in PHONE_SLOTS for suffix in ("Type", "Status")]
     + ["phoneExt"]
 )
-_EXACT = {compact(name): name for name in (*FIELD_NAMES, FULL_NAME)}
+# Only real API fields are "exact"; "Full Name" is a synonym of the fullName pseudo-field.
+_EXACT = {compact(name): name for name in FIELD_NAMES}
 
 
 @dataclass
@@ -412,7 +414,7 @@ def _phone_rule(col: _Col, syn: Synonyms) -> _Cand | None:
     ptype = _phone_type(col.toks, rules)
     if role:
         target = ROLE_FIELDS[role]
-        reason = f"'{h}' is the {role} of a phone column"
+        reason = f"'{h}' is the {_ROLE_WORDS[role]} of a phone column"
         return _Cand(target, _PHONE_RULE, "synonym", reason, role=role, owner=tuple(rest))
     reason = f"'{h}' is {_describe_phone(ptype)}"
     return _Cand("phone", _PHONE_RULE, "synonym", reason, pool=True, phone_type=ptype)
@@ -478,7 +480,8 @@ def _fuzzy(cols: list[_Col], syn: Synonyms) -> None:
         if not len(hits):
             continue
         best: dict[tuple[str, bool], _Cand] = {}
-        for j in hits[np.argsort(-row[hits], kind="stable")][:8]:
+        order = np.argsort(-row[hits].astype(np.int16), kind="stable")  # best first, no wrap
+        for j in hits[order][:8]:
             entry = syn.fuzzy_entries[int(j)]
             similarity = int(row[j])
             score = (similarity / 100) ** 2 * 0.9 * min(1.0, entry.score + 0.05)
@@ -637,13 +640,17 @@ def _assign(cols: list[_Col], threshold: float, syn: Synonyms, notes: list[str])
 
 
 def _weight(col: _Col, cand: _Cand) -> int:
-    """Integer weight: score first, then method, then a tie-break that ignores column order."""
-    tie = zlib.crc32(f"{col.key}|{cand.field}".encode()) % 1000
+    """Integer weight: score first, then method, then a tie-break that ignores column order.
+
+    The tie-break hashes the normalised header with the field, so equal candidates are decided
+    the same way whatever the column order; only repeats of one header fall back to order.
+    """
+    tie = zlib.crc32(f"{col.key}|{cand.field}".encode())  # 32 bits
     return (
-        round(cand.score * 10_000) * 10**7
-        + _METHOD_RANK.get(cand.method, 0) * 10**6
-        + tie * 1000
-        + (999 - min(col.occurrence, 999))
+        (round(cand.score * 10_000) << 48)
+        | (_METHOD_RANK.get(cand.method, 0) << 44)
+        | (tie << 10)
+        | (1023 - min(col.occurrence, 1023))
     )
 
 
@@ -688,7 +695,7 @@ def _place_phones(
     free = [s for s in PHONE_SLOTS if s not in taken]
     # An extension belongs to the main phone (phoneExt), so the phone it extends goes first,
     # unless a direct dial exists: a direct line beats an extension.
-    has_direct = any(c.phone_type == "direct" for c, _ in ordered) or any(
+    has_direct = any(cand.phone_type == "direct" for _, cand in ordered) or any(
         taken[s].phone_type == "direct" for s in PHONE_SLOTS if s in taken
     )
     if ordered and free and free[0] == "phone" and not has_direct:

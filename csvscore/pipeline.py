@@ -193,7 +193,7 @@ def score_prepared(
             progress=progress,
             on_event=on_event,
         )
-    result.summary.notes.extend(table.notes + mapped.mapping.notes + prepared.notes)
+    result.summary.notes.extend(prepared.notes)  # table and mapping notes have their own rows
     _record_last_seen(result, env)
     outputs = write_result(out, table, mapped.mapping, result, fmt=request.fmt)
     return ScoreOutcome(result, outputs, jpath)

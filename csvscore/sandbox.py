@@ -163,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers: dict[str, str] | None = None,
     ) -> None:
         body = raw if raw is not None else _dumps(payload)
+        if self._record is not None:
+            # Before writing: once the client has the answer, a test may read the state.
+            self.server.state.finish_score(self._record, status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -187,6 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         self._rate_headers: dict[str, str] = {}
+        self._record: ScoreRecord | None = None  # the score POST being answered, if any
         if self.headers.get("Transfer-Encoding"):
             self._message(411, "Content-Length required")
             self.close_connection = True
@@ -204,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
         state.record_request(method, self.path, {k.lower(): v for k, v in self.headers.items()})
         # Every score POST is recorded as received, even one refused below (429, 401...).
         is_score = path == SCORE_PATH and method == "POST"
-        record = state.record_score(_loose_contacts(body)) if is_score else None
+        record = self._record = state.record_score(_loose_contacts(body)) if is_score else None
         allowed, self._rate_headers, retry_after = state.rate_limit()
         if allowed:
             refused = self._refuse_key()
@@ -212,8 +216,6 @@ class _Handler(BaseHTTPRequestHandler):
             refused = 429
             self._too_many(retry_after)
         if refused is not None:
-            if record is not None:
-                state.finish_score(record, refused)
             return
         if record is not None:
             self._score(record, body)
@@ -290,63 +292,48 @@ class _Handler(BaseHTTPRequestHandler):
             state.drain_credits()  # then processed normally: a 402 unless nothing is charged
             fault = None
         elif fault is not None and not strikes_after_create(fault):
-            self._fault_before(record, fault)
+            self._fault_before(fault)
             return
         if bad is not None or contacts is None:
             self._message(400, bad)
-            state.finish_score(record, 400)
             return
         status, payload = state.score(record, contacts, scoring_type)
         if status != 200 or fault is None:
             self._send(status, payload)
-            state.finish_score(record, status)
         else:
-            self._fault_after(record, fault)
+            self._fault_after(fault)
 
-    def _fault_before(self, record: ScoreRecord, fault: str) -> None:
+    def _fault_before(self, fault: str) -> None:
         """Faults that answer (or not) without creating anything."""
-        state = self.server.state
         if fault == "html_502":
             self._send(502, raw=HTML_502, content_type="text/html")
-            state.finish_score(record, 502)
         elif fault == "drop_before_create":
             self._drop()
         elif fault == "timeout_before_create":
             self._hang()
         else:
             code, _, message = fault.partition(":")
-            status = int(code)
-            if status == 429:
+            if code == "429":
                 self._too_many(1)
             else:
-                self._message(status, message or None)
-            state.finish_score(record, status)
+                self._message(int(code), message or None)
 
-    def _fault_after(self, record: ScoreRecord, fault: str) -> None:
+    def _fault_after(self, fault: str) -> None:
         """Faults that strike after the job was created and credits charged."""
-        state = self.server.state
-        status: int | None
         if fault.split(":", 1)[0] == "500":
-            status = 500
             self._message(500, fault.partition(":")[2] or None)
         elif fault == "non_json_500":
-            status = 500
             self._send(500, raw=b"Internal Server Error", content_type="text/plain")
         elif fault == "non_json_200":
-            status = 200
             self._send(
                 200, raw=b"<html><body>Please wait...</body></html>", content_type="text/html"
             )
         elif fault == "bad_shape_200":
-            status = 200
             self._send(200, {"status": "ok"})
         elif fault == "drop_after_create":
-            status = None
             self._drop()
         else:  # timeout_after_create
-            status = None
             self._hang()
-        state.finish_score(record, status)
 
 
 def _loose_contacts(body: bytes) -> list[Any] | None:
@@ -419,6 +406,13 @@ class Sandbox:
         self.close()
 
 
+def _decimal_arg(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation is not a ValueError
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m csvscore.sandbox", description="Run a local TitanX API simulator."
@@ -427,8 +421,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0, help="0 = any free port (default)")
     p.add_argument("--api-key", default="sandbox-key")
     p.add_argument("--forbidden-key", default=None, help="a key answered with 403")
-    p.add_argument("--credits", type=Decimal, default=Decimal("1000000"))
-    p.add_argument("--cost-per-phone", type=Decimal, default=Decimal("0.05"))
+    p.add_argument("--credits", type=_decimal_arg, default=Decimal("1000000"))
+    p.add_argument("--cost-per-phone", type=_decimal_arg, default=Decimal("0.05"))
     p.add_argument("--latency", type=float, default=0.0, help="seconds per score request")
     p.add_argument("--rate-per-second", type=int, default=None)
     p.add_argument("--rate-per-minute", type=int, default=None)

@@ -32,6 +32,7 @@ from csvscore import journal as jr
 from csvscore import results as rs
 from csvscore.contacts import PreparedRow
 from csvscore.errors import (
+    ApiError,
     AuthError,
     CreditsError,
     CsvscoreError,
@@ -375,6 +376,14 @@ class _Sender:
                 self.run_key, b.batch, jr.FAILED, answered_at=utcnow(), message=str(exc)
             )
             self._halt(exc)
+            return []
+        except ApiError as exc:
+            # Still rate limited after the client's retries, or an answer that proves nothing
+            # was processed (redirect, 404): not charged, so the batch can go again next run.
+            self.journal.finish(
+                self.run_key, b.batch, jr.FAILED, answered_at=utcnow(), message=str(exc)
+            )
+            self._tick(b, Decimal(0))
             return []
         summary = self._response_summary(b, resp)
         self.journal.finish(

@@ -409,6 +409,76 @@ def test_quote_left_open_on_the_last_record_is_an_error(tmp_path: Path) -> None:
     assert "never closed" in message
 
 
+def test_rows_after_the_header_search_keep_their_lines_around_multiline_notes(
+    tmp_path: Path,
+) -> None:
+    lines = ["Name,Email,Notes"] + [f"P{i},p{i}@example.com,ok" for i in range(40)]
+    lines.append('Q,q@example.com,"two\nlines"')
+    lines += ["", "R,r@example.com,", " , ,", "S,s@example.com,last"]
+    path = tmp_path / "late_multiline.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(path)
+    assert [row[0] for row in table.rows[-3:]] == ["Q", "R", "S"]
+    assert table.source_rows[-3:] == [42, 45, 47]  # Q spans 42-43; 44 and 46 are blank
+    assert table.source_rows[:2] == [2, 3]
+    assert "Skipped 2 blank lines (not contacts)." in table.notes
+
+
+def test_a_lone_cr_inside_a_quoted_field_counts_as_a_line_break(tmp_path: Path) -> None:
+    lines = ["Name,Email,Notes"] + [f"P{i},p{i}@example.com,ok" for i in range(40)]
+    lines += ['Q,q@example.com,"old\rmac"', "R,r@example.com,last"]
+    path = tmp_path / "cr_inside.csv"
+    path.write_text("\n".join(lines) + "\n", newline="")
+    table = read_table(path)
+    assert table.rows[-2][2] == "old\rmac"
+    assert table.source_rows[-2:] == [42, 44]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["quoted_newlines.csv", "ragged.csv", "blank_rows.csv", "linkedin_connections.csv"],
+)
+def test_bulk_and_line_tracking_passes_agree(name: str, tmp_path: Path) -> None:
+    # Pad the fixture past the header search so both passes read rows in bulk or by line.
+    path = tmp_path / name
+    data = (FIXTURES / name).read_bytes()
+    path.write_bytes(data + data.split(b"\n", 1)[1] * 20)
+    options = {"encoding": sniff.UTF8, "delimiter": ",", "width": 3, "header_row": None}
+    bulk = reader._parse_pass(path, name, **options, track=False)  # type: ignore[arg-type]
+    tracked = reader._parse_pass(path, name, **options, track=True)  # type: ignore[arg-type]
+    assert bulk == tracked
+    assert len(bulk.rows) > 20
+
+
+def test_rows_after_the_header_search_are_checked_for_shape(tmp_path: Path) -> None:
+    lines = ["Name,Email,Phone"] + [f"P{i},p{i}@example.com,415-555-0100" for i in range(40)]
+    lines += [
+        "",
+        "Short,s@example.com",
+        ",,",
+        "Long,l@example.com,415-555-0101,VIP",
+        ",x@example.com,",
+    ]
+    path = tmp_path / "late_ragged.csv"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    table = read_table(path)
+    assert_well_formed(table)
+    assert table.headers == ["Name", "Email", "Phone", "Extra 1"]
+    assert [p.source_row for p in table.problems] == [43, 45]
+    assert table.source_rows[-3:] == [43, 45, 46]
+    assert table.rows[-1] == ["", "x@example.com", "", ""]
+    assert table.rows[-2] == ["Long", "l@example.com", "415-555-0101", "VIP"]
+
+
+def test_unbalanced_quote_after_the_header_search_is_found(tmp_path: Path) -> None:
+    lines = ["Name,Email,Phone,Company"]
+    lines += [f"P{i},p{i}@example.com,415-555-0100,Acme" for i in range(40)]
+    lines.insert(36, 'Bad,"bad@example.com,415-555-0100,Acme')
+    path = tmp_path / "late_quote.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert "line 37: unbalanced quote" in read_error(path)
+
+
 def test_unbalanced_quote_longer_than_the_csv_field_limit_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "huge.csv"
     body = "".join(f"Person {i} has no commas here\n" for i in range(6000))

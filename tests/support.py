@@ -1,0 +1,80 @@
+"""Helpers shared by the end-to-end tests: synthetic exports, a CLI runner, workbook readers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from csvscore.cli import Env, main
+
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number",
+    "Mobile Phone",
+    "Job Title",
+    "Lead Source",
+]
+AREAS = ["415", "212", "617", "202", "312", "646", "713", "305", "206", "512"]
+
+
+def phone(i: int, *, mobile: bool = False) -> str:
+    """A distinct valid US number in the fictional 555-01xx range for row ``i``."""
+    area = AREAS[(i // 100 + (5 if mobile else 0)) % len(AREAS)]
+    return f"({area}) 555-01{i % 100:02d}"
+
+
+def contact_row(i: int) -> list[str]:
+    # First names carry the row number so no two generated rows are duplicates.
+    return [
+        f"Ann{i}",
+        "Lee",
+        f"ann{i}@example.com",
+        phone(i),
+        phone(i + 37, mobile=True),
+        "VP Sales",
+        "Webinar",
+    ]
+
+
+def write_contacts(path: Path, n: int, extra: list[list[str]] | None = None) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        for i in range(n):
+            w.writerow(contact_row(i))
+        for row in extra or []:
+            w.writerow(row)
+    return path
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_cli(args: list[str], environ: dict[str, str], stdin: str = "") -> Run:
+    out, err = io.StringIO(), io.StringIO()
+    env = Env(stdin=io.StringIO(stdin), stdout=out, stderr=err, environ=dict(environ))
+    code = main([str(a) for a in args], env)
+    return Run(int(code), out.getvalue(), err.getvalue())
+
+
+def sheet_rows(path: Path, sheet: str) -> list[dict[str, Any]]:
+    wb = load_workbook(path)
+    rows = list(wb[sheet].iter_rows(values_only=True))
+    wb.close()
+    header = [str(h) for h in rows[0]]
+    return [dict(zip(header, r, strict=False)) for r in rows[1:]]
+
+
+def summary(path: Path) -> dict[str, Any]:
+    return {r["Item"]: r["Value"] for r in sheet_rows(path, "Summary")}
