@@ -157,7 +157,9 @@ def _find_header(given: str, headers: list[str]) -> list[int]:
 
 
 def _list_columns(headers: list[str]) -> str:
-    shown = [f"'{h}'" if not is_blank(h) else f"(blank column {i + 1})" for i, h in enumerate(headers)]
+    shown = [
+        f"'{h}'" if not is_blank(h) else f"(blank column {i + 1})" for i, h in enumerate(headers)
+    ]
     if len(shown) > _MAX_LISTED:
         return ", ".join(shown[:_MAX_LISTED]) + f" ... and {len(shown) - _MAX_LISTED} more"
     return ", ".join(shown)
@@ -191,7 +193,9 @@ def _parse_entry(item: Any, number: int, where: str) -> OverrideEntry:
         )
     column = item.get("column")
     header = item.get("header")
-    if column is not None and (isinstance(column, bool) or not isinstance(column, int) or column < 1):
+    if column is not None and (
+        isinstance(column, bool) or not isinstance(column, int) or column < 1
+    ):
         raise MappingError(f"{label}: `column:` must be a whole number from 1 (got {column!r})")
     if header is not None:
         header = str(header)
@@ -277,7 +281,12 @@ def _yaml_printable(ch: str) -> bool:
 
 def _scalar(text: str) -> str:
     """``text`` as a YAML scalar: plain when it reads back unchanged, else double-quoted."""
-    if text and text == text.strip() and all(0x20 <= ord(c) <= 0x7E for c in text) and "#" not in text:
+    if (
+        text
+        and text == text.strip()
+        and all(0x20 <= ord(c) <= 0x7E for c in text)
+        and "#" not in text
+    ):
         try:
             if yaml.safe_load(f"k: {text}") == {"k": text}:
                 return text

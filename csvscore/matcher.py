@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -33,7 +34,6 @@ from csvscore.mapping import ColumnMapping, Mapping
 from csvscore.mapping_file import Overrides
 from csvscore.normalize import compact, is_blank, normalize, tokens
 from csvscore.synonyms import (
-    PHONE_KINDS,
     ROLE_FIELDS,
     Entry,
     PhoneRules,
@@ -106,7 +106,7 @@ class _Col:
     key: str
     values: Sequence[str]
     occurrence: int  # 0 for the first column with this exact header, 1 for the next...
-    cands: list[_Cand] = field(default_factory=list)
+    cands: list[_Cand] = dataclass_field(default_factory=list)
     blocked: str = ""  # why it can never map (hard negative, profile pin to null)
     pinned: bool = False
     in_company_block: bool = False
@@ -296,7 +296,9 @@ def _header_candidates(col: _Col, syn: Synonyms, prof: Profile | None) -> list[_
 
     word = _never_word(col.toks, syn)
     if word:
-        col.blocked = f"Headers with '{word}' are not contact data, so it is kept as an extra column."
+        col.blocked = (
+            f"Headers with '{word}' are not contact data, so it is kept as an extra column."
+        )
         return []
     return _allowed(col, _qualified(col, syn), syn)
 
@@ -435,9 +437,7 @@ def _qualified(col: _Col, syn: Synonyms) -> list[_Cand]:
     Scoped negatives are stripped too, so "Other City" is recognised as a city and then refused
     by :func:`_allowed` with a reason that says so.
     """
-    toks = [
-        t for t in col.toks if t not in syn.person_qualifiers and t not in syn.never_unless
-    ]
+    toks = [t for t in col.toks if t not in syn.person_qualifiers and t not in syn.never_unless]
     company = [t for t in toks if t in syn.company_qualifiers]
     rest = [t for t in toks if t not in syn.company_qualifiers]
     if not rest or len(rest) == len(col.toks):
@@ -462,7 +462,10 @@ def _fuzzy(cols: list[_Col], syn: Synonyms) -> None:
     todo = [
         c
         for c in cols
-        if not c.pinned and not c.cands and not c.blocked and len(normalize(c.header)) >= _FUZZY_MIN_LEN
+        if not c.pinned
+        and not c.cands
+        and not c.blocked
+        and len(normalize(c.header)) >= _FUZZY_MIN_LEN
     ]
     if not todo:
         return
@@ -475,7 +478,7 @@ def _fuzzy(cols: list[_Col], syn: Synonyms) -> None:
         dtype=np.uint8,
         workers=1,
     )
-    for col, row in zip(todo, matrix):
+    for col, row in zip(todo, matrix, strict=True):
         hits = np.flatnonzero(row)
         if not len(hits):
             continue
@@ -511,7 +514,8 @@ def _company_context(cols: list[_Col], syn: Synonyms) -> None:
         col.in_company_block = True
         if col.pinned:
             continue
-        where = f"it follows '{start.header.strip()}' (column {start.index + 1}), so it describes the company"
+        after = f"it follows '{start.header.strip()}' (column {start.index + 1})"
+        where = f"{after}, so it describes the company"
         kept: list[_Cand] = []
         for cand in col.cands:
             if cand.pool:
@@ -527,7 +531,9 @@ def _company_context(cols: list[_Col], syn: Synonyms) -> None:
             cand.reason = f"{cand.reason}; {where}"
             kept.append(cand)
         if col.cands and not kept:
-            col.blocked = f"'{col.header.strip()}' is in the company block ({where.split(', so')[0]}), not a contact field."
+            col.blocked = (
+                f"'{col.header.strip()}' is in the company block ({after}), not a contact field."
+            )
         col.cands = kept
 
 
@@ -570,9 +576,13 @@ def _apply_samples(col: _Col, syn: Synonyms) -> None:
         best = max((c.score for c in col.cands if c.field in wrong), default=0.0)
         if best and not any(c.field == right for c in col.cands):
             col.cands.append(
-                _Cand(right, min(0.85, best / _CONTRADICTED), "sample",
-                      f"values are {sniff.DESCRIPTIONS[dominant[0]]}")
-            )  # fmt: skip
+                _Cand(
+                    right,
+                    min(0.85, best / _CONTRADICTED),
+                    "sample",
+                    f"values are {sniff.DESCRIPTIONS[dominant[0]]}",
+                )
+            )
     if col.cands or col.in_company_block:
         return
     if dominant and dominant[0] in _SAMPLE_ONLY:
@@ -610,7 +620,9 @@ def _assign(cols: list[_Col], threshold: float, syn: Synonyms, notes: list[str])
         if col.pinned:
             continue
         eligible = [
-            c for c in col.cands if c.score >= threshold and (c.pool or c.role or c.field not in taken)
+            c
+            for c in col.cands
+            if c.score >= threshold and (c.pool or c.role or c.field not in taken)
         ]
         if not eligible:
             continue
@@ -633,7 +645,9 @@ def _assign(cols: list[_Col], threshold: float, syn: Synonyms, notes: list[str])
     _full_name_rule(cols, taken)
     if FULL_NAME in taken:
         name_col = taken[FULL_NAME]
-        notes.append(f"{name_col.label} holds full names; they will be split into first and last name.")
+        notes.append(
+            f"{name_col.label} holds full names; they will be split into first and last name."
+        )
     _place_phones(cols, pool, companions, taken, syn, notes)
     _place_companions(cols, companions, taken, syn)
     _explain_unmapped(cols, threshold, taken)
@@ -708,7 +722,7 @@ def _place_phones(
                 ordered.sort(key=lambda pc: pc[0] is not owner)
                 owner.slot_note = f"first because '{ext_col.header.strip()}' is its extension"
                 break
-    for (col, cand), slot in zip(ordered, free):
+    for (col, cand), slot in zip(ordered, free, strict=False):  # more phones than slots: below
         _accept(col, cand, slot)
         note = col.slot_note or "by phone priority (direct > mobile > work > company > home/other)"
         col.reason = f"{cand.reason}; {slot} {note}."
@@ -730,6 +744,7 @@ def _find_owner(
     comp_col: _Col, comp: _Cand, phones: list[_Col], cols: list[_Col], rules: PhoneRules
 ) -> _Col | None:
     """The phone column a companion (extension, type, status) belongs to, or None for "main"."""
+
     def significant(toks: Sequence[str]) -> tuple[str, ...]:
         return tuple(t for t in toks if t.isdigit() or t not in rules.filler)
 
@@ -761,7 +776,9 @@ def _place_companions(
 ) -> None:
     slot_of = {c.index: s for s, c in taken.items() if s in PHONE_SLOTS}
     # Every phone-like column, mapped or not: a companion of an unmapped phone stays unmapped.
-    phones = [c for c in cols if c.index in slot_of or (not c.pinned and any(x.pool for x in c.cands))]
+    phones = [
+        c for c in cols if c.index in slot_of or (not c.pinned and any(x.pool for x in c.cands))
+    ]
     for col, cand in companions:
         owner = _find_owner(col, cand, phones, cols, syn.phone)
         h = col.header.strip()
@@ -801,7 +818,9 @@ def _explain_unmapped(cols: list[_Col], threshold: float, taken: dict[str, _Col]
             col.reason = col.blocked
             continue
         if not col.cands:
-            col.reason = "No API field matches this header or its values, so it is kept as an extra column."
+            col.reason = (
+                "No API field matches this header or its values, so it is kept as an extra column."
+            )
             continue
         best = max(col.cands, key=lambda c: c.score)
         target = (free_slots[0] if free_slots else "a phone slot") if best.pool else best.field
@@ -809,9 +828,14 @@ def _explain_unmapped(cols: list[_Col], threshold: float, taken: dict[str, _Col]
             if best.score >= _PLAUSIBLE:
                 col.review = True
                 col.confidence = round(best.score, 3)
-                col.reason = f"looks like {target} ({best.score:.2f}) — below threshold ({best.reason})."
+                col.reason = (
+                    f"looks like {target} ({best.score:.2f}) — below threshold ({best.reason})."
+                )
             else:
-                col.reason = f"Only a weak match for {target} ({best.score:.2f}), so it is kept as an extra column."
+                col.reason = (
+                    f"Only a weak match for {target} ({best.score:.2f}), "
+                    "so it is kept as an extra column."
+                )
             continue
         winner = taken.get(best.field)
         if winner is not None and winner is not col and winner.confidence > best.score:
@@ -825,7 +849,9 @@ def _explain_unmapped(cols: list[_Col], threshold: float, taken: dict[str, _Col]
                 f"({best.score:.2f}); pin one with a mapping file to choose."
             )
         else:
-            col.reason = f"Its candidate {target} was not assigned, so it is kept as an extra column."
+            col.reason = (
+                f"Its candidate {target} was not assigned, so it is kept as an extra column."
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -838,34 +864,54 @@ def _max_weight_assignment(edges: dict[int, dict[str, int]]) -> dict[int, str]:
     The candidate graph is sparse, so it is split into connected components and each one is
     solved exactly with the Hungarian algorithm (shortest augmenting paths, O(n²m)) on the
     columns and fields of that component only. Weights must be positive integers.
-    """
-    parent: dict[object, object] = {}
 
-    def find(x: object) -> object:
+    Within a component of k fields, a field only ever needs its k heaviest columns: the other
+    k-1 fields can hold at most k-1 of them, so one stays free to take it. Pruning the rest
+    keeps a file with 200 "Email" columns from becoming a 200-row problem.
+    """
+    parent: dict[str, str] = {}  # union-find over "c<column>" and "f<field>" nodes
+
+    def find(x: str) -> str:
         while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]  # type: ignore[index]
+            parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
     for col, fields in edges.items():
         for f in fields:
-            parent[find(("c", col))] = find(("f", f))
-    groups: dict[object, list[int]] = {}
+            parent[find(f"c{col}")] = find(f"f{f}")
+    groups: dict[str, list[int]] = {}
     for col in edges:
         if edges[col]:
-            groups.setdefault(find(("c", col)), []).append(col)
+            groups.setdefault(find(f"c{col}"), []).append(col)
     result: dict[int, str] = {}
     for members in groups.values():
         if len(members) == 1:
             col = members[0]
             result[col] = max(edges[col], key=lambda f: edges[col][f])
             continue
-        result.update(_hungarian(members, edges))
+        result.update(_hungarian(*_prune(members, edges)))
     return result
 
 
+def _prune(
+    members: list[int], edges: dict[int, dict[str, int]]
+) -> tuple[list[int], dict[int, dict[str, int]]]:
+    """Keep, for each field, only its k heaviest columns (k = fields in the component)."""
+    by_field: dict[str, list[tuple[int, int]]] = {}
+    for col in members:
+        for f, w in edges[col].items():
+            by_field.setdefault(f, []).append((w, col))
+    keep = len(by_field)
+    pruned: dict[int, dict[str, int]] = {}
+    for f, pairs in by_field.items():
+        for w, col in sorted(pairs, reverse=True)[:keep]:
+            pruned.setdefault(col, {})[f] = w
+    return sorted(pruned), pruned
+
+
 def _hungarian(rows: list[int], edges: dict[int, dict[str, int]]) -> dict[int, str]:
-    """Exact maximum-weight matching of ``rows`` to their fields (one dummy "unassigned" per row)."""
+    """Exact maximum-weight matching of ``rows`` to their fields (plus one dummy per row)."""
     fields = sorted({f for r in rows for f in edges[r]})
     n = len(rows)
     m = len(fields) + n  # real fields, then one zero-weight dummy per row: a row may stay free
@@ -879,7 +925,7 @@ def _hungarian(rows: list[int], edges: dict[int, dict[str, int]]) -> dict[int, s
     v = [0] * (m + 1)
     match = [0] * (m + 1)  # match[j] = row assigned to column j (1-based), 0 if none
     way = [0] * (m + 1)
-    inf = float("inf")
+    inf = 1 << 128  # integers throughout: weights carry tie-break bits a float would lose
     for i in range(1, n + 1):
         match[0] = i
         j0 = 0
@@ -903,8 +949,8 @@ def _hungarian(rows: list[int], edges: dict[int, dict[str, int]]) -> dict[int, s
                         j1 = j
             for j in range(m + 1):
                 if used[j]:
-                    u[match[j]] += delta  # type: ignore[assignment]
-                    v[j] -= delta  # type: ignore[assignment]
+                    u[match[j]] += delta
+                    v[j] -= delta
                 else:
                     minv[j] -= delta
             j0 = j1

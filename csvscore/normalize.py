@@ -124,7 +124,7 @@ def tokens(header: str) -> tuple[str, ...]:
 
 
 def normalize(header: str) -> str:
-    """Tokens joined by single spaces (``"Mailing Zip/Postal Code"`` -> ``"mailing zip postal code"``)."""
+    """Tokens joined by spaces: ``"Mailing Zip/Postal Code"`` -> ``"mailing zip postal code"``."""
     return " ".join(tokens(header))
 
 

@@ -253,15 +253,15 @@ def _parse_text(
     width: int,
     header_row: int | None,
 ) -> _Rows:
-    """Read the file with csv: the fast bulk pass, or the line-tracking pass if needed."""
+    """Read the file with csv: the fast bulk pass, else the line-tracking pass."""
     try:
         return _parse_pass(path, name, encoding, delimiter, width, header_row, track=False)
-    except _MultiLine:
+    except _NeedTracking:
         return _parse_pass(path, name, encoding, delimiter, width, header_row, track=True)
 
 
-class _MultiLine(Exception):
-    """The bulk pass met a record spanning several lines: line numbers need tracking."""
+class _NeedTracking(Exception):
+    """The bulk pass cannot tell every record's line: read again, tracking line_num."""
 
 
 def _parse_pass(
@@ -278,7 +278,7 @@ def _parse_pass(
 
     The first records are read one by one to find the header. Unless ``track``, the rest
     is read in one C-level ``list(reader)`` and line numbers are worked out afterwards
-    (:func:`_record_starts`); if they do not add up, or csv fails, :class:`_MultiLine`
+    (:func:`_record_starts`); if they do not add up, or csv fails, :class:`_NeedTracking`
     asks for a pass that tracks ``reader.line_num`` record by record.
     ``width`` is the delimiter sniff's row width, used to spot unbalanced quotes before
     the header is known. Lets UnicodeDecodeError through for the caller to handle.
@@ -340,7 +340,7 @@ def _parse_pass(
                 rest = list(reader)
                 starts = _record_starts(rest, last, reader.line_num, check)
                 if starts is None:
-                    raise _MultiLine
+                    raise _NeedTracking
                 check.at_end(reader.line_num)
                 _add_bulk(found, rest, starts, size)
                 return found
@@ -369,7 +369,7 @@ def _parse_pass(
         # a quote that is never closed and swallows the rest of the file. The bulk pass
         # does not know its line; the tracking pass does.
         if not track:
-            raise _MultiLine from None
+            raise _NeedTracking from None
         raise InputError(
             f"{name}: line {last + 1}: unbalanced quote: a quoted field that starts on or "
             f"after this line never ends ({exc})"

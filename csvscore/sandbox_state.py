@@ -257,6 +257,9 @@ class SandboxState:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self._lock = threading.Lock()
+        # Notified whenever a score POST arrives or is answered, so tests can wait for
+        # "the n-th request is in flight" instead of sleeping.
+        self._changed = threading.Condition(self._lock)
         self._rng = random.Random(config.seed)
         self._credits = config.credits
         self._faults: deque[str] = deque(config.faults)
@@ -295,6 +298,7 @@ class SandboxState:
         record = ScoreRecord(contacts=contacts, fault=None)
         with self._lock:
             self._scores.append(record)
+            self._changed.notify_all()
         return record
 
     def take_fault(self, record: ScoreRecord) -> str | None:
@@ -374,6 +378,12 @@ class SandboxState:
     def finish_score(self, record: ScoreRecord, status: int | None) -> None:
         with self._lock:
             record.status = status
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[ScoreRecord]], bool], timeout: float) -> bool:
+        """Block until ``predicate(score_requests)`` holds (True) or ``timeout`` passes (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(list(self._scores)), timeout)
 
     def jobs_page(self, page: int, page_size: int) -> dict[str, Any]:
         with self._lock:

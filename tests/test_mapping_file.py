@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from csvscore.errors import MappingError
 from csvscore.mapping_file import (
     HEADER_LINE,
-    Overrides,
     OverrideEntry,
+    Overrides,
     dump_mapping_yaml,
     header_signature,
     load_overrides,
@@ -22,10 +22,30 @@ from csvscore.mapping_file import (
 )
 from csvscore.matcher import map_columns
 
-HEADERS = ["First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number",
-           "Lead Status", "Phone Number", "# Employees", "", "Notes: misc"]  # fmt: skip
-SAMPLES = [["Ann"], ["Lee"], ["ann@example.com"], ["415-555-0134"], ["415-555-0101"], ["Open"],
-           ["212-555-0199"], ["50"], [], ["x"]]  # fmt: skip
+HEADERS = [
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number",
+    "Mobile Phone Number",
+    "Lead Status",
+    "Phone Number",
+    "# Employees",
+    "",
+    "Notes: misc",
+]
+SAMPLES = [
+    ["Ann"],
+    ["Lee"],
+    ["ann@example.com"],
+    ["415-555-0134"],
+    ["415-555-0101"],
+    ["Open"],
+    ["212-555-0199"],
+    ["50"],
+    [],
+    ["x"],
+]
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -56,9 +76,9 @@ def test_saved_file_is_human_editable(tmp_path: Path) -> None:
     text = dump_mapping_yaml(mapping)
     assert "profile: hubspot" in text
     assert "  - column: 5\n    header: Mobile Phone Number\n    field: phone  # mobile;" in text
-    assert "    header: \"# Employees\"" in text  # quoted: a bare # starts a comment
-    assert "    header: \"\"" in text  # the blank header survives
-    assert "    header: \"Notes: misc\"" in text
+    assert '    header: "# Employees"' in text  # quoted: a bare # starts a comment
+    assert '    header: ""' in text  # the blank header survives
+    assert '    header: "Notes: misc"' in text
     assert "field: null" in text
     data = yaml.safe_load(text)
     assert [c["column"] for c in data["columns"]] == list(range(1, len(HEADERS) + 1))
@@ -76,9 +96,9 @@ def test_any_header_text_round_trips(headers: list[str]) -> None:
     data = yaml.safe_load(dump_mapping_yaml(mapping))
     assert [c["header"] for c in data["columns"]] == headers
     overrides = parse_overrides(dump_mapping_yaml(mapping))
-    assert [c.field for c in map_columns(headers, [[]] * len(headers), overrides=overrides).columns] == [
-        c.field for c in mapping.columns
-    ]
+    assert [
+        c.field for c in map_columns(headers, [[]] * len(headers), overrides=overrides).columns
+    ] == [c.field for c in mapping.columns]
 
 
 def test_save_refuses_a_mapping_of_other_headers(tmp_path: Path) -> None:
@@ -123,7 +143,10 @@ def test_entries_by_header_by_column_or_both(tmp_path: Path) -> None:
         ("columns: [\n  - column: 1", "not valid YAML"),
         ("just a string", "not a csvscore mapping file"),
         ("csvscore_mapping: 2\ncolumns: []", "unsupported csvscore_mapping version 2"),
-        ("columns:\n  - column: 1\n    field: phone6", "unknown field 'phone6' (did you mean 'phone"),
+        (
+            "columns:\n  - column: 1\n    field: phone6",
+            "unknown field 'phone6' (did you mean 'phone",
+        ),
         ("columns:\n  - column: 1\n    field: frstName", "valid fields are: firstName, lastName"),
         ("columns:\n  - column: 0\n    field: email", "`column:` must be a whole number from 1"),
         ("columns:\n  - column: one\n    field: email", "`column:` must be a whole number from 1"),
@@ -131,7 +154,10 @@ def test_entries_by_header_by_column_or_both(tmp_path: Path) -> None:
         ("columns:\n  - field: email", "needs `column:`"),
         ("columns:\n  - column: 1\n    field: email\n    colour: red", "unknown key(s) colour"),
         ("columns:\n  - email", "must be a mapping"),
-        ("profile: hubspott\ncolumns: []", "unknown profile 'hubspott'; available profiles are: apollo"),
+        (
+            "profile: hubspott\ncolumns: []",
+            "unknown profile 'hubspott'; available profiles are: apollo",
+        ),
     ],
 )
 def test_bad_files_raise_a_clear_one_line_error(tmp_path: Path, text: str, message: str) -> None:
@@ -160,14 +186,20 @@ def test_missing_file(tmp_path: Path) -> None:
     ("entry", "message"),
     [
         (OverrideEntry("email", column=11), "column 11 is out of range; the file has 10 columns"),
-        (OverrideEntry("email", column=3, header="Phone Number"),
-         "column 3 is 'Email' but the entry says header 'Phone Number'"),
-        (OverrideEntry("phone", header="Phone Number"),
-         "header 'Phone Number' appears in columns 4, 7; add `column:`"),
-        (OverrideEntry("email", header="E-Mail Adress"),
-         "no column named 'E-Mail Adress'; the file's columns are: 'First Name', 'Last Name'"),
+        (
+            OverrideEntry("email", column=3, header="Phone Number"),
+            "column 3 is 'Email' but the entry says header 'Phone Number'",
+        ),
+        (
+            OverrideEntry("phone", header="Phone Number"),
+            "header 'Phone Number' appears in columns 4, 7; add `column:`",
+        ),
+        (
+            OverrideEntry("email", header="E-Mail Adress"),
+            "no column named 'E-Mail Adress'; the file's columns are: 'First Name', 'Last Name'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_entries_that_do_not_fit_the_file(entry: OverrideEntry, message: str) -> None:
     overrides = Overrides([entry], source="my.yaml")
     with pytest.raises(MappingError) as info:

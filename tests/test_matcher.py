@@ -14,7 +14,7 @@ import pytest
 from csvscore.errors import MappingError
 from csvscore.fields import FIELD_NAMES, FULL_NAME, PHONE_SLOTS
 from csvscore.mapping import METHODS, Mapping
-from csvscore.mapping_file import Overrides, OverrideEntry
+from csvscore.mapping_file import OverrideEntry, Overrides
 from csvscore.matcher import DEFAULT_THRESHOLD, list_profiles, map_columns, unmapped_keys
 from csvscore.normalize import compact, normalize, tokens
 from csvscore.synonyms import load_profiles, load_synonyms
@@ -95,9 +95,14 @@ def test_synonyms_map_with_method_synonym() -> None:
 
 @pytest.mark.parametrize(
     ("header", "field"),
-    [("Emial Adress", "email"), ("Frist Name", "firstName"), ("Compnay Name", "companyAccount"),
-     ("Job Titel", "title"), ("Postal Cdoe", "zipPostalCode")],
-)  # fmt: skip
+    [
+        ("Emial Adress", "email"),
+        ("Frist Name", "firstName"),
+        ("Compnay Name", "companyAccount"),
+        ("Job Titel", "title"),
+        ("Postal Cdoe", "zipPostalCode"),
+    ],
+)
 def test_typos_map_by_fuzzy_similarity(header: str, field: str) -> None:
     col = run([header]).columns[0]
     assert col.field == field
@@ -173,9 +178,24 @@ def test_assignment_is_globally_best_not_first_come_first_served() -> None:
 
 
 def test_column_order_does_not_change_the_result() -> None:
-    headers = ["Company", "Company Name", "Account Name", "Email", "Work Email", "Personal Email",
-               "Mobile", "Phone", "Home Phone", "First Name", "Last Name", "Full Name", "Title",
-               "Job Title", "Zip", "Postal Code"]  # fmt: skip
+    headers = [
+        "Company",
+        "Company Name",
+        "Account Name",
+        "Email",
+        "Work Email",
+        "Personal Email",
+        "Mobile",
+        "Phone",
+        "Home Phone",
+        "First Name",
+        "Last Name",
+        "Full Name",
+        "Title",
+        "Job Title",
+        "Zip",
+        "Postal Code",
+    ]
     expected = by_header(run(headers))
     rng = random.Random(7)
     for _ in range(25):
@@ -191,8 +211,20 @@ def test_column_order_does_not_change_the_result() -> None:
 def test_hard_negatives_are_data_in_synonyms_yaml() -> None:
     syn = load_synonyms()
     words = {" ".join(seq) for seq in syn.never}
-    for word in ("status", "opt out", "bounced", "previous", "assistant", "asst", "fax", "source",
-                 "do not call", "email domain", "case", "owner email"):  # fmt: skip
+    for word in (
+        "status",
+        "opt out",
+        "bounced",
+        "previous",
+        "assistant",
+        "asst",
+        "fax",
+        "source",
+        "do not call",
+        "email domain",
+        "case",
+        "owner email",
+    ):
         assert word in words
     assert "email" not in syn.never_unless["secondary"] and "phone" in syn.never_unless["secondary"]
     assert "city" not in syn.never_unless["other"] and "phone" in syn.never_unless["other"]
@@ -238,8 +270,10 @@ def test_unqualified_phones_keep_their_number_order() -> None:
 
 
 def test_extension_goes_to_phone_ext_and_its_phone_becomes_main() -> None:
-    m = run(["Mobile Phone", "Business Phone", "Business Phone Ext."], [["415-555-0134"],
-            ["415-555-0101"], ["204"]])  # fmt: skip
+    m = run(
+        ["Mobile Phone", "Business Phone", "Business Phone Ext."],
+        [["415-555-0134"], ["415-555-0101"], ["204"]],
+    )
     assert fields_of(m) == ["phone2", "phone", "phoneExt"]
     assert "extension" in m.columns[1].reason
 
@@ -264,7 +298,8 @@ def test_api_style_slot_names_are_fixed_slots() -> None:
 
 
 @pytest.mark.parametrize(
-    "header", ["Full Name", "Name", "Contact Full Name", "Contact Name", "Person - Name", "contact_name"]
+    "header",
+    ["Full Name", "Name", "Contact Full Name", "Contact Name", "Person - Name", "contact_name"],
 )
 def test_full_name_maps_when_there_are_no_first_and_last_columns(header: str) -> None:
     alone = run([header, "Email"])
@@ -279,10 +314,28 @@ def test_full_name_maps_when_there_are_no_first_and_last_columns(header: str) ->
 
 
 def test_columns_after_a_company_record_id_describe_the_company() -> None:
-    headers = ["Record ID", "First Name", "Last Name", "Phone Number", "City", "State/Region",
-               "Record ID - Company", "Company name", "Phone Number", "City", "Street Address",
-               "Postal Code", "Country/Region", "State/Region", "Industry", "Number of Employees",
-               "Annual Revenue", "Website URL", "LinkedIn Company Page", "Email"]  # fmt: skip
+    headers = [
+        "Record ID",
+        "First Name",
+        "Last Name",
+        "Phone Number",
+        "City",
+        "State/Region",
+        "Record ID - Company",
+        "Company name",
+        "Phone Number",
+        "City",
+        "Street Address",
+        "Postal Code",
+        "Country/Region",
+        "State/Region",
+        "Industry",
+        "Number of Employees",
+        "Annual Revenue",
+        "Website URL",
+        "LinkedIn Company Page",
+        "Email",
+    ]
     m = run(headers)
     got = [(c.field, c.method, c.phone_type) for c in m.columns]
     assert got[3] == ("phone", "synonym", "work")  # the contact's phone
@@ -290,11 +343,19 @@ def test_columns_after_a_company_record_id_describe_the_company() -> None:
     assert got[6][0] == "accountCrmId"
     assert got[8] == ("phone2", "context", "company")
     assert [g[0] for g in got[9:14]] == [
-        "companyCity", "companyAddress", "companyZip", "companyCountry", "companyState"
+        "companyCity",
+        "companyAddress",
+        "companyZip",
+        "companyCountry",
+        "companyState",
     ]
     assert all(g[1] == "context" for g in got[7:19])
     assert [g[0] for g in got[14:19]] == [
-        "industry", "numberOfEmployees", "annualRevenue", "website", "companyLinkedInUrl"
+        "industry",
+        "numberOfEmployees",
+        "annualRevenue",
+        "website",
+        "companyLinkedInUrl",
     ]
     # A contact field inside the company block is not the contact's.
     assert got[19][0] is None and "company block" in m.columns[19].reason
@@ -308,13 +369,26 @@ def test_a_record_id_of_another_object_ends_the_company_block() -> None:
 
 
 def test_explicit_company_headers_map_by_synonym() -> None:
-    headers = ["Company Street", "HQ State", "Account: Billing City", "Billing Zip", "Company Country"]
+    headers = [
+        "Company Street",
+        "HQ State",
+        "Account: Billing City",
+        "Billing Zip",
+        "Company Country",
+    ]
     m = run(headers)
     assert fields_of(m) == [
-        "companyAddress", "companyState", "companyCity", "companyZip", "companyCountry"
+        "companyAddress",
+        "companyState",
+        "companyCity",
+        "companyZip",
+        "companyCountry",
     ]
     assert all(c.method in ("synonym", "exact") for c in m.columns)
-    assert by_header(run(["Company City", "City"])) == {"Company City": "companyCity", "City": "city"}
+    assert by_header(run(["Company City", "City"])) == {
+        "Company City": "companyCity",
+        "City": "city",
+    }
 
 
 # --- threshold and review ------------------------------------------------------------------
@@ -341,9 +415,14 @@ def test_review_names_the_next_free_phone_slot() -> None:
 def test_unmapped_keys_are_unique_and_never_blank() -> None:
     headers = ["Phone Number", "Notes", "Phone Number", "", "Notes", "Phone Number (2)", "  "]
     assert unmapped_keys(headers) == [
-        "Phone Number", "Notes", "Phone Number (2)", "Column 4", "Notes (2)",
-        "Phone Number (2) (2)", "Column 7",
-    ]  # fmt: skip
+        "Phone Number",
+        "Notes",
+        "Phone Number (2)",
+        "Column 4",
+        "Notes (2)",
+        "Phone Number (2) (2)",
+        "Column 7",
+    ]
     m = run(headers)
     assert len(m.columns) == len(headers)
     assert [c.index for c in m.columns] == list(range(len(headers)))
@@ -362,8 +441,21 @@ def test_nothing_is_dropped_even_with_missing_samples() -> None:
 
 def test_list_profiles() -> None:
     assert list_profiles() == sorted(
-        ["salesforce", "hubspot", "apollo", "zoominfo", "pipedrive", "dynamics365", "zoho", "close",
-         "outreach", "salesloft", "linkedin", "salesnavigator", "lusha"]  # fmt: skip
+        [
+            "salesforce",
+            "hubspot",
+            "apollo",
+            "zoominfo",
+            "pipedrive",
+            "dynamics365",
+            "zoho",
+            "close",
+            "outreach",
+            "salesloft",
+            "linkedin",
+            "salesnavigator",
+            "lusha",
+        ]
     )
 
 
@@ -376,7 +468,9 @@ def test_profile_pins_win_over_generic_synonyms() -> None:
 
 
 def test_profile_is_detected_from_signature_headers() -> None:
-    m = run(["Record ID", "First Name", "Last Name", "Phone Number", "Lifecycle Stage", "Contact owner"])
+    m = run(
+        ["Record ID", "First Name", "Last Name", "Phone Number", "Lifecycle Stage", "Contact owner"]
+    )
     assert m.profile == "hubspot"
     assert any("HubSpot" in n for n in m.notes)
     assert run(["First Name", "Last Name", "Phone"]).profile is None
@@ -435,47 +529,56 @@ def read_export(path: Path) -> tuple[list[str], list[list[str]]]:
         rows = list(csv.reader(handle))
     start = next(i for i, row in enumerate(rows) if sum(1 for c in row if c.strip()) >= 3)
     headers, body = rows[start], rows[start + 1 :]
-    samples = [[r[i].strip() for r in body if i < len(r) and r[i].strip()][:50] for i in range(len(headers))]
+    samples = [
+        [r[i].strip() for r in body if i < len(r) and r[i].strip()][:50]
+        for i in range(len(headers))
+    ]
     return headers, samples
 
 
 # (column number, field, phone type) for the columns that matter in each file.
+# fmt: off
 FIXTURES: dict[str, tuple[str | None, list[tuple[int, str | None, str | None]]]] = {
     "salesforce_report.csv": ("salesforce", [
         (1, "contactCrmId", None), (6, "companyAccount", None), (7, "accountCrmId", None),
-        (8, "street", None), (10, "stateProvince", None), (13, "phone2", "work"), (14, "phone", "mobile"),
-        (15, None, None), (16, "phone3", "home"), (17, "phone4", "other"), (18, None, None), (19, "email", None),
-        (20, None, None), (22, "recordOwner", None), (26, "companyCity", None), (27, "companyState", None),
+        (8, "street", None), (10, "stateProvince", None), (13, "phone2", "work"),
+        (14, "phone", "mobile"), (15, None, None), (16, "phone3", "home"), (17, "phone4", "other"),
+        (18, None, None), (19, "email", None), (20, None, None), (22, "recordOwner", None),
+        (26, "companyCity", None), (27, "companyState", None),
     ]),
     "salesforce_dataloader.csv": ("salesforce", [
-        (1, "contactCrmId", None), (2, "accountCrmId", None), (3, "lastName", None), (4, "firstName", None),
-        (6, None, None), (7, None, None), (8, None, None), (11, "stateProvince", None), (14, "phone2", "work"),
-        (16, "phone", "mobile"), (19, None, None), (24, "recordOwner", None), (25, None, None), (26, None, None),
+        (1, "contactCrmId", None), (2, "accountCrmId", None), (3, "lastName", None),
+        (4, "firstName", None), (6, None, None), (7, None, None), (8, None, None),
+        (11, "stateProvince", None), (14, "phone2", "work"), (16, "phone", "mobile"),
+        (19, None, None), (24, "recordOwner", None), (25, None, None), (26, None, None),
     ]),
     "hubspot.csv": ("hubspot", [
-        (1, "contactCrmId", None), (5, "phone2", "work"), (6, "phone", "mobile"), (8, "recordOwner", None),
-        (10, None, None), (13, "city", None), (19, None, None), (20, "accountCrmId", None),
-        (21, "companyAccount", None), (23, "phone3", "company"), (24, "companyCity", None),
-        (25, "companyState", None), (26, "companyZip", None), (27, "companyCountry", None),
-        (28, "companyAddress", None), (29, "industry", None), (30, "numberOfEmployees", None),
-        (31, "annualRevenue", None), (32, "website", None), (33, "companyLinkedInUrl", None),
+        (1, "contactCrmId", None), (5, "phone2", "work"), (6, "phone", "mobile"),
+        (8, "recordOwner", None), (10, None, None), (13, "city", None), (19, None, None),
+        (20, "accountCrmId", None), (21, "companyAccount", None), (23, "phone3", "company"),
+        (24, "companyCity", None), (25, "companyState", None), (26, "companyZip", None),
+        (27, "companyCountry", None), (28, "companyAddress", None), (29, "industry", None),
+        (30, "numberOfEmployees", None), (31, "annualRevenue", None), (32, "website", None),
+        (33, "companyLinkedInUrl", None),
     ]),
     "apollo.csv": ("apollo", [
         (4, "companyAccount", None), (5, None, None), (7, None, None), (12, "level", None),
-        (13, "dept", None), (14, "recordOwner", None), (15, "phone", "direct"), (16, "phone5", "home"),
-        (17, "phone2", "mobile"), (18, "phone4", "company"), (19, None, None), (23, None, None),
-        (24, "numberOfEmployees", None), (27, "linkedInUrl", None), (29, "companyLinkedInUrl", None),
-        (35, "companyAddress", None), (36, "companyCity", None), (39, "phone3", "company"),
-        (41, "technologies", None), (43, "sicCodes", None), (54, "databaseContactId", None),
-        (55, "databaseCompanyId", None), (56, None, None),
+        (13, "dept", None), (14, "recordOwner", None), (15, "phone", "direct"),
+        (16, "phone5", "home"), (17, "phone2", "mobile"), (18, "phone4", "company"),
+        (19, None, None), (23, None, None), (24, "numberOfEmployees", None),
+        (27, "linkedInUrl", None), (29, "companyLinkedInUrl", None), (35, "companyAddress", None),
+        (36, "companyCity", None), (39, "phone3", "company"), (41, "technologies", None),
+        (43, "sicCodes", None), (54, "databaseContactId", None), (55, "databaseCompanyId", None),
+        (56, None, None),
     ]),
     "zoominfo.csv": ("zoominfo", [
         (1, "databaseContactId", None), (9, "level", None), (11, "jobFunction", None),
         (13, None, None), (14, "phone", "direct"), (15, "email", None), (16, None, None),
         (17, "phone2", "mobile"), (21, None, None), (24, None, None), (25, "linkedInUrl", None),
-        (27, "city", None), (31, "databaseCompanyId", None), (35, "phone3", "company"), (36, None, None),
-        (38, "annualRevenue", None), (40, "numberOfEmployees", None), (46, "industry", None),
-        (47, "primarySubIndustry", None), (51, "companyLinkedInUrl", None), (52, "companyAddress", None),
+        (27, "city", None), (31, "databaseCompanyId", None), (35, "phone3", "company"),
+        (36, None, None), (38, "annualRevenue", None), (40, "numberOfEmployees", None),
+        (46, "industry", None), (47, "primarySubIndustry", None),
+        (51, "companyLinkedInUrl", None), (52, "companyAddress", None),
         (58, "campaignListName", None),
     ]),
     "pipedrive.csv": ("pipedrive", [
@@ -486,47 +589,53 @@ FIXTURES: dict[str, tuple[str | None, list[tuple[int, str | None, str | None]]]]
     "dynamics365.csv": ("dynamics365", [
         (1, "contactCrmId", None), (2, None, None), (4, None, None), (8, "companyAccount", None),
         (10, "phone2", "work"), (11, "phone", "mobile"), (12, "street", None),
-        (15, "zipPostalCode", None), (16, "country", None), (17, "recordOwner", None), (18, None, None),
+        (15, "zipPostalCode", None), (16, "country", None), (17, "recordOwner", None),
+        (18, None, None),
     ]),
     "zoho.csv": ("zoho", [
-        (1, "contactCrmId", None), (2, "recordOwner", None), (10, "phone2", "work"), (11, "phone3", "home"),
-        (12, "phone4", "other"), (13, None, None), (14, "phone", "mobile"), (16, None, None),
-        (17, None, None), (20, "street", None), (21, None, None), (23, None, None), (32, None, None),
+        (1, "contactCrmId", None), (2, "recordOwner", None), (10, "phone2", "work"),
+        (11, "phone3", "home"), (12, "phone4", "other"), (13, None, None),
+        (14, "phone", "mobile"), (16, None, None), (17, None, None), (20, "street", None),
+        (21, None, None), (23, None, None), (32, None, None),
     ]),
     "close.csv": ("close", [
         (1, "leadId", None), (2, "companyAccount", None), (3, None, None), (4, "website", None),
-        (5, "contactCrmId", None), (6, "fullName", None), (8, "phone", None), (9, "phoneType", None),
-        (10, "email", None), (11, None, None), (13, "companyCity", None),
+        (5, "contactCrmId", None), (6, "fullName", None), (8, "phone", None),
+        (9, "phoneType", None), (10, "email", None), (11, None, None), (13, "companyCity", None),
     ]),
     "outreach.csv": ("outreach", [
-        (1, "contactCrmId", None), (5, "companyAccount", None), (6, "email", None), (7, "phone2", "work"),
-        (8, "phone", "mobile"), (9, "phone3", "home"), (10, "phone5", "other"), (11, "phone4", "other"),
-        (13, "city", None), (17, "linkedInUrl", None), (18, "timeZone", None), (22, "campaignListName", None),
+        (1, "contactCrmId", None), (5, "companyAccount", None), (6, "email", None),
+        (7, "phone2", "work"), (8, "phone", "mobile"), (9, "phone3", "home"),
+        (10, "phone5", "other"), (11, "phone4", "other"), (13, "city", None),
+        (17, "linkedInUrl", None), (18, "timeZone", None), (22, "campaignListName", None),
     ]),
     "salesloft.csv": ("salesloft", [
-        (4, "phone", "work"), (5, "phoneExt", None), (6, "phone2", "mobile"), (7, "phone3", "home"),
-        (9, "companyAccount", None), (15, "companyCity", None), (22, "campaignListName", None),
-        (24, None, None), (25, None, None), (26, None, None), (27, "contactCrmId", None),
+        (4, "phone", "work"), (5, "phoneExt", None), (6, "phone2", "mobile"),
+        (7, "phone3", "home"), (9, "companyAccount", None), (15, "companyCity", None),
+        (22, "campaignListName", None), (24, None, None), (25, None, None), (26, None, None),
+        (27, "contactCrmId", None),
     ]),
     "linkedin_connections.csv": ("linkedin", [
-        (3, "linkedInUrl", None), (4, "email", None), (5, "companyAccount", None), (6, "title", None),
-        (7, None, None),
+        (3, "linkedInUrl", None), (4, "email", None), (5, "companyAccount", None),
+        (6, "title", None), (7, None, None),
     ]),
     "sales_navigator.csv": ("salesnavigator", [
-        (1, "linkedInUrl", None), (2, None, None), (5, None, None), (8, "companyLinkedInUrl", None),
-        (9, "website", None), (15, "email", None), (16, None, None), (17, "phone", None),
+        (1, "linkedInUrl", None), (2, None, None), (5, None, None),
+        (8, "companyLinkedInUrl", None), (9, "website", None), (15, "email", None),
+        (16, None, None), (17, "phone", None),
     ]),
     "lusha.csv": ("lusha", [
-        (7, "website", None), (9, "numberOfEmployees", None), (14, "email", None), (15, None, None),
-        (16, None, None), (18, "phone", None), (19, "phoneType", None), (20, "phone2", None),
-        (21, "phone2Type", None),
+        (7, "website", None), (9, "numberOfEmployees", None), (14, "email", None),
+        (15, None, None), (16, None, None), (18, "phone", None), (19, "phoneType", None),
+        (20, "phone2", None), (21, "phone2Type", None),
     ]),
     "generic.csv": (None, [
         (1, "fullName", None), (2, "email", None), (3, "phone", None), (4, "phoneExt", None),
-        (5, "phone2", "mobile"), (10, "stateProvince", None), (15, None, None), (16, None, None),
-        (18, None, None),
+        (5, "phone2", "mobile"), (10, "stateProvince", None), (15, None, None),
+        (16, None, None), (18, None, None),
     ]),
-}  # fmt: skip
+}
+# fmt: on
 
 
 def test_every_fixture_export_is_covered() -> None:
@@ -560,7 +669,7 @@ def test_fixture_export_maps(name: str) -> None:
 
 
 def test_hubspot_repeated_headers_get_distinct_unmapped_keys() -> None:
-    headers, samples = read_export(EXPORTS / "hubspot.csv")
+    headers, _ = read_export(EXPORTS / "hubspot.csv")
     keys = unmapped_keys(headers)
     assert keys[4] == "Phone Number" and keys[22] == "Phone Number (2)"
     assert keys[12] == "City" and keys[23] == "City (2)"
@@ -585,8 +694,16 @@ def test_300_columns_map_in_under_50_ms() -> None:
         words = ("".join(rng.choices(string.ascii_letters, k=rng.randint(3, 9))) for _ in range(3))
         return " ".join(itertools.islice(words, rng.randint(1, 3)))
 
-    values = ["ann@example.com", "(415) 555-0134", "Acme Inc", "https://www.linkedin.com/in/ann",
-              "CA", "94105", "12345", "free text here"]  # fmt: skip
+    values = [
+        "ann@example.com",
+        "(415) 555-0134",
+        "Acme Inc",
+        "https://www.linkedin.com/in/ann",
+        "CA",
+        "94105",
+        "12345",
+        "free text here",
+    ]
     timings = []
     for _ in range(5):
         headers = [rng.choice(real) for _ in range(150)] + [junk() for _ in range(150)]

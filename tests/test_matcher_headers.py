@@ -15,12 +15,27 @@ from csvscore.fields import PHONE_SLOTS
 from csvscore.matcher import map_columns
 from csvscore.normalize import compact
 
-SALESFORCE = ["Email Opt Out", "Asst. Phone", "HasOptedOutOfEmail", "LastActivityDate", "IsEmailBounced"]
+SALESFORCE = [
+    "Email Opt Out",
+    "Asst. Phone",
+    "HasOptedOutOfEmail",
+    "LastActivityDate",
+    "IsEmailBounced",
+]
 HUBSPOT = ["Lifecycle Stage", "Marketing contact status", "Create Date", "Last Activity Date"]
-APOLLO = ["Primary Email Source", "Email Confidence", "Primary Email Catch-all Status", "Last Contacted"]
+APOLLO = [
+    "Primary Email Source",
+    "Email Confidence",
+    "Primary Email Catch-all Status",
+    "Last Contacted",
+]
 ZOOMINFO = ["Email Domain", "Contact Accuracy Score", "ZoomInfo Contact Profile URL"]
 PIPEDRIVE = ["Person - Labels", "Person - ID", "Person - Owner"]
-DYNAMICS = ["(Do Not Modify) Contact", "(Do Not Modify) Row Checksum", "(Do Not Modify) Modified On"]
+DYNAMICS = [
+    "(Do Not Modify) Contact",
+    "(Do Not Modify) Row Checksum",
+    "(Do Not Modify) Modified On",
+]
 ZOHO = ["Skype ID", "Created Time", "Modified Time", "Asst Phone", "Last Activity Time"]
 CLOSE = ["lead_status", "primary_email_type", "lead_id"]
 OUTREACH = ["Sequence Name", "Occupation", "Emails", "Address Zip"]
@@ -367,7 +382,9 @@ def test_header(case: tuple[str, str | None, list[str]]) -> None:
         assert col.field is None, col.reason
         assert not col.review, col.reason
         assert col.reason
-    elif expected.startswith("phone") and expected.split(":")[0] == "phone" and expected != "phone2":
+    elif (
+        expected.startswith("phone") and expected.split(":")[0] == "phone" and expected != "phone2"
+    ):
         assert col.field in PHONE_SLOTS, col.reason
         want_type = expected.split(":")[1] if ":" in expected else None
         assert col.phone_type == want_type, col.reason

@@ -19,13 +19,25 @@ POSITIONAL = {"record", "extension", "type", "status", "validity"}
 ORDER_FREE = [h for h in REAL if not POSITIONAL & set(tokens(h))]
 
 VALUES = st.sampled_from(
-    ["ann@example.com", "(415) 555-0134", "'+1 212 555 0101", "https://www.linkedin.com/in/ann",
-     "https://www.linkedin.com/company/acme", "acme.example.com", "CA", "Texas", "94105",
-     "United States", "51-200", "Acme Inc", "VP Sales", "", "204"]  # fmt: skip
+    [
+        "ann@example.com",
+        "(415) 555-0134",
+        "'+1 212 555 0101",
+        "https://www.linkedin.com/in/ann",
+        "https://www.linkedin.com/company/acme",
+        "acme.example.com",
+        "CA",
+        "Texas",
+        "94105",
+        "United States",
+        "51-200",
+        "Acme Inc",
+        "VP Sales",
+        "",
+        "204",
+    ]
 )
-junk = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=25
-)
+junk = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=25)
 header = st.one_of(st.sampled_from(REAL), junk, st.just(""), st.just("Phone Number"))
 
 
@@ -98,5 +110,7 @@ def test_assignment_is_a_maximum_weight_matching(edges: dict[int, dict[str, int]
     for choice in itertools.product(*[[None, *edges[c]] for c in cols]):
         used = [f for f in choice if f is not None]
         if len(used) == len(set(used)):
-            best = max(best, sum(edges[c][f] for c, f in zip(cols, choice) if f is not None))
+            best = max(
+                best, sum(edges[c][f] for c, f in zip(cols, choice, strict=True) if f is not None)
+            )
     assert total == best

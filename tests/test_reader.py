@@ -669,6 +669,7 @@ def test_cell_values_become_the_text_excel_shows(value: object, text: str) -> No
         ("html_named.xls", "is an HTML page"),
         ("not_a_workbook.xlsx", "is a ZIP archive without a spreadsheet in it"),
         ("encrypted.xlsx", "password-protected"),
+        ("encrypted_crafted.xls", "password-protected"),
         ("not_excel.xls", "is an Office file but not a readable Excel workbook"),
     ],
 )
