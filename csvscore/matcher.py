@@ -5,10 +5,11 @@ Every column climbs a ladder and stops at the first rung that knows it:
 1. a pin (``overrides``: the user said so) or the source profile's meaning for the header;
 2. the API field name itself, normalised (``"zip_postal_code"`` is ``zipPostalCode``);
 3. a synonym from ``mappings/synonyms.yaml`` (``"Mailing Street"`` is ``street``);
-4. the hard negatives (``"Email Status"``, ``"Fax"``...): never mapped by the rungs below;
-5. rules: a phone header ("Work Direct Phone"), its companions (extension, type, status), and
-   qualified headers ("Person City" is city, "Billing City" is companyCity);
-6. fuzzy similarity (rapidfuzz) to every synonym, for typos.
+4. the phone rule: a header made of phone words ("Work Direct Phone", "Cell #") is a phone,
+   and with "ext"/"type"/"status" it is a companion of one;
+5. the hard negatives (``"Email Status"``, ``"Fax"``...): nothing below may map them;
+6. qualified headers ("Person City" is city, "Billing City" is companyCity);
+7. fuzzy similarity (rapidfuzz) to every synonym, for typos.
 
 Then context (columns after HubSpot's "Record ID - Company" describe the company) and sample
 values (emails, phones, LinkedIn /in/ vs /company/, states, ZIPs...) confirm, break ties or
@@ -264,7 +265,7 @@ def _pin(col: _Col, target: str | None, overrides: Overrides | None) -> None:
 
 
 def _header_candidates(col: _Col, syn: Synonyms, prof: Profile | None) -> list[_Cand]:
-    """Rungs 1-5 of the ladder (fuzzy is batched separately for speed)."""
+    """Rungs 1-6 of the ladder (fuzzy is batched separately for speed)."""
     if not col.key:
         return []
     h = col.header.strip()

@@ -69,38 +69,31 @@ US_STATES = {
 }  # fmt: skip
 _STATES = {s.lower() for s in US_STATES} | {s.lower() for s in US_STATES.values()}
 
-_COUNTRY_NAMES = """
+# Country names and common aliases (lower case): enough to recognise a country column.
+_ONE_WORD_COUNTRIES = """
 afghanistan albania algeria andorra angola argentina armenia australia austria azerbaijan
-bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia
-bosnia and herzegovina botswana brazil brunei bulgaria burkina faso burundi cambodia cameroon
-canada cape verde chad chile china colombia comoros congo costa rica croatia cuba cyprus
-czech republic czechia denmark djibouti dominica dominican republic ecuador egypt el salvador
-estonia eswatini ethiopia fiji finland france gabon gambia georgia germany ghana greece
-grenada guatemala guinea guyana haiti honduras hong kong hungary iceland india indonesia iran
-iraq ireland israel italy ivory coast jamaica japan jordan kazakhstan kenya kosovo kuwait
-kyrgyzstan laos latvia lebanon lesotho liberia libya liechtenstein lithuania luxembourg macau
-madagascar malawi malaysia maldives mali malta mauritania mauritius mexico moldova monaco
-mongolia montenegro morocco mozambique myanmar namibia nepal netherlands the netherlands
-new zealand nicaragua niger nigeria north macedonia norway oman pakistan panama
-papua new guinea paraguay peru philippines poland portugal puerto rico qatar romania russia
-rwanda saudi arabia senegal serbia singapore slovakia slovenia somalia south africa
-south korea korea spain sri lanka sudan suriname sweden switzerland syria taiwan tajikistan
-tanzania thailand togo trinidad and tobago tunisia turkey turkiye uganda ukraine
-united arab emirates uae united kingdom uk great britain england scotland wales
-northern ireland united states united states of america usa us america uruguay
-uzbekistan venezuela vietnam viet nam yemen zambia zimbabwe
+bahamas bahrain bangladesh barbados belarus belgium belize benin bhutan bolivia botswana brazil
+brunei bulgaria burundi cambodia cameroon canada chad chile china colombia comoros congo
+croatia cuba cyprus czechia denmark djibouti dominica ecuador egypt estonia eswatini ethiopia
+fiji finland france gabon gambia georgia germany ghana greece grenada guatemala guinea guyana
+haiti honduras hungary iceland india indonesia iran iraq ireland israel italy jamaica japan
+jordan kazakhstan kenya kosovo kuwait kyrgyzstan laos latvia lebanon lesotho liberia libya
+liechtenstein lithuania luxembourg macau madagascar malawi malaysia maldives mali malta
+mauritania mauritius mexico moldova monaco mongolia montenegro morocco mozambique myanmar
+namibia nepal netherlands nicaragua niger nigeria norway oman pakistan panama paraguay peru
+philippines poland portugal qatar romania russia rwanda senegal serbia singapore slovakia
+slovenia somalia spain sudan suriname sweden switzerland syria taiwan tajikistan tanzania
+thailand togo tunisia turkey turkiye uganda ukraine uruguay uzbekistan venezuela vietnam
+yemen zambia zimbabwe england scotland wales usa us uk uae america
 """
-_MULTI_WORD = (
-    "bosnia and herzegovina|burkina faso|cape verde|costa rica|czech republic|dominican republic|"
-    "el salvador|hong kong|ivory coast|new zealand|north macedonia|papua new guinea|puerto rico|"
-    "saudi arabia|south africa|south korea|sri lanka|trinidad and tobago|united arab emirates|"
-    "united kingdom|great britain|northern ireland|united states of america|united states|"
-    "viet nam|the netherlands"
-)
-_COUNTRIES = set(_MULTI_WORD.split("|"))
-_COUNTRIES |= set(
-    re.sub("|".join(sorted(_COUNTRIES, key=len, reverse=True)), " ", _COUNTRY_NAMES).split()
-)
+_COUNTRIES = set(_ONE_WORD_COUNTRIES.split()) | {
+    "bosnia and herzegovina", "burkina faso", "cape verde", "costa rica", "czech republic",
+    "dominican republic", "el salvador", "hong kong", "ivory coast", "new zealand",
+    "north macedonia", "papua new guinea", "puerto rico", "saudi arabia", "south africa",
+    "south korea", "korea", "sri lanka", "trinidad and tobago", "united arab emirates",
+    "united kingdom", "great britain", "northern ireland", "united states",
+    "united states of america", "viet nam", "the netherlands",
+}  # fmt: skip
 
 
 def _is_phone(value: str) -> bool:

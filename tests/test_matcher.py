@@ -6,7 +6,6 @@ import csv
 import itertools
 import random
 import string
-import time
 from pathlib import Path
 
 import pytest
@@ -685,7 +684,8 @@ def test_apollo_phones_with_a_leading_apostrophe_are_phones() -> None:
 # --- performance ---------------------------------------------------------------------------
 
 
-def test_300_columns_map_in_under_50_ms() -> None:
+def test_300_mixed_columns_all_come_back_mapped_or_unmapped_in_order() -> None:
+    # Speed is measured in benchmarks/ (goal < 50 ms), not asserted here.
     syn = load_synonyms()
     real = sorted({e.label for e in syn.fuzzy_entries})
     rng = random.Random(300)
@@ -704,15 +704,52 @@ def test_300_columns_map_in_under_50_ms() -> None:
         "12345",
         "free text here",
     ]
-    timings = []
     for _ in range(5):
         headers = [rng.choice(real) for _ in range(150)] + [junk() for _ in range(150)]
         rng.shuffle(headers)
         samples = [[rng.choice(values) for _ in range(50)] for _ in headers]
         tokens.cache_clear()  # no help from earlier runs' normalisation
-        start = time.perf_counter()
         m = map_columns(headers, samples)
-        timings.append(time.perf_counter() - start)
-        assert len(m.columns) == 300
-    # The best of five runs: the machine may be busy with other tests, the code is not slower.
-    assert min(timings) < 0.050, [round(t * 1000, 1) for t in timings]
+        assert [c.index for c in m.columns] == list(range(300))
+        assert [c.header for c in m.columns] == headers
+        fields = [c.field for c in m.columns if c.field is not None]
+        assert len(fields) == len(set(fields))
+
+
+# --- value sniffers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "good", "bad"),
+    [
+        ("email", ["ann@example.com", "a.b+c@sub.example.org"], ["ann@", "example.com", "a b@c.d"]),
+        ("phone", ["'+1 415 555 0134", "(415) 555-0134", "4155550134", "415.555.0134 x204"],
+         ["12", "hello", "415-555"]),
+        ("linkedin_person", ["https://www.linkedin.com/in/ann-x"],
+         ["https://www.linkedin.com/company/acme"]),
+        ("linkedin_company", ["http://linkedin.com/company/acme"], ["https://linkedin.com/in/a"]),
+        ("url", ["acme.example.com", "https://www.acme.example.org/about"],
+         ["ann@example.com", "n/a"]),
+        ("state", ["CA", "California", "ontario", "N.Y."], ["Bavaria", "EMEA"]),
+        ("zip", ["94105", "02110-1234", "2110", "K1A 0B1", "SW1A 1AA"], ["San Francisco"]),
+        ("country", ["United States", "USA", "U.S.", "Germany", "the Netherlands"], ["Narnia"]),
+        ("number", ["51-200", "1,001-5,000", "10000+", "$1M - $10M", "4.2B"], ["many", "n/a"]),
+        ("timezone", ["America/New_York", "EST", "(GMT-05:00) Eastern Time", "Pacific Time"],
+         ["Tuesday"]),
+    ],
+)  # fmt: skip
+def test_sniffers(kind: str, good: list[str], bad: list[str]) -> None:
+    from csvscore import samples
+
+    assert samples.fraction(kind, good) == 1.0, [v for v in good if not samples.CHECKS[kind](v)]
+    assert samples.fraction(kind, bad) == 0.0, [v for v in bad if samples.CHECKS[kind](v)]
+    assert samples.fraction(kind, []) == 0.0
+
+
+def test_dominant_kind() -> None:
+    from csvscore import samples
+
+    assert samples.dominant(["ann@example.com", "bo@example.org"]) == ("email", 1.0)
+    assert samples.dominant(["(415) 555-0134", "+1 212 555 0101"]) == ("formatted_phone", 1.0)
+    assert samples.dominant(["4155550134", "2125550101"]) is None  # bare digits: maybe an ID
+    assert samples.dominant(["Acme", "Bolt"]) is None
