@@ -260,8 +260,6 @@ def cmd_map(args: argparse.Namespace, env: Env) -> int:
     else:
         style = style_for(env.stdout, env.environ)
         print(describe_table(mapped.table), file=env.stdout)
-        for note in mapped.table.notes:
-            print(f"  {note}", file=env.stdout)
         print(file=env.stdout)
         print(
             mapping_table(mapped.mapping, style, threshold=map_options.threshold), file=env.stdout

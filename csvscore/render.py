@@ -61,21 +61,14 @@ def _clip(text: str, width: int) -> str:
 
 
 def describe_table(table: Table) -> str:
-    """One sentence on what was read."""
-    if table.format == "csv":
-        how = (
-            f"CSV, encoding {table.encoding}, delimiter {_delim_name(table.delimiter)}, "
-            f"header on line {table.header_row}"
-        )
-    else:
-        how = f"{table.format.upper()}, sheet '{table.sheet}', header on row {table.header_row}"
-    return f"Read {table.path.name}: {how}, {len(table.rows)} rows, {len(table.headers)} columns."
-
-
-def _delim_name(delimiter: str | None) -> str:
-    return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}.get(
-        delimiter or "", repr(delimiter)
-    )
+    """What was read: size and header position, then the reader's own notes (encoding...)."""
+    where = "line" if table.format == "csv" else "row"
+    lines = [
+        f"{table.path.name}: {len(table.rows)} rows, {len(table.headers)} columns, "
+        f"header on {where} {table.header_row}."
+    ]
+    lines.extend(f"  {note}" for note in table.notes)
+    return "\n".join(lines)
 
 
 def field_label(field: str | None) -> str:

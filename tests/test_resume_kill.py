@@ -117,3 +117,34 @@ def test_killed_runs_resume_with_every_row_accounted_for_and_nothing_sent_twice(
     assert final.returncode == (5 if unconfirmed else 0)
     # Only batches in flight at a kill can be unconfirmed (2 workers, one batch each).
     assert len(unconfirmed) <= kills * 2 * BATCH
+
+
+def test_ctrl_c_mid_run_writes_the_workbook_exits_130_and_the_rerun_finishes(
+    make_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sb = make_sandbox(latency=0.03)
+    src = write_contacts(tmp_path / "contacts.csv", 400)
+    out = tmp_path / "contacts.scored.xlsx"
+    env = dict(
+        os.environ,
+        TITANX_API_KEY=sb.api_key,
+        CSVSCORE_STATE_DIR=str(tmp_path / "state"),
+        CSVSCORE_CONFIG_DIR=str(tmp_path / "config"),
+        CSVSCORE_KEYRING="0",
+    )
+    env.pop("CI", None)
+    proc = _start(sb, src, out, env)
+    assert sb.state.wait_for(lambda reqs: len(reqs) >= 3, timeout=60)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    rows = sheet_rows(out, "Results")
+    status = Counter(r["TitanX Status"] for r in rows)
+    assert status["accepted"] >= 1 and status["failed"] >= 1, status
+    assert all("interrupted" in r["TitanX Reason"] for r in rows if r["TitanX Status"] == "failed")
+
+    final = _start(sb, src, out, env)
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err.decode()
+    assert [r["TitanX Status"] for r in sheet_rows(out, "Results")] == ["accepted"] * 400
+    assert set(sb.state.contact_id_counts().values()) == {1}

@@ -1,0 +1,39 @@
+"""The code-quality gates run as part of the suite, so CI enforces them with the tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_ruff_finds_nothing() -> None:
+    result = _run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_applied() -> None:
+    result = _run("ruff", "format", "--check", "csvscore", "tests")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_passes_on_the_library() -> None:
+    result = _run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_synonym_data_ships_inside_the_package() -> None:
+    """mappings/ is installed as csvscore.mappings, so a wheel has it, not only a checkout."""
+    from importlib.resources import files
+
+    root = files("csvscore.mappings")
+    assert root.joinpath("synonyms.yaml").is_file()
+    assert any(p.name.endswith(".yaml") for p in root.joinpath("profiles").iterdir())
