@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from csvscore import __version__
 from csvscore import journal as jr
 from csvscore import results as rs
 from csvscore.contacts import PreparedRow
@@ -41,14 +40,14 @@ from csvscore.errors import (
 )
 from csvscore.journal import BatchRecord, Journal, RunRecord
 from csvscore.mapping import Mapping
+from csvscore.outcomes import dry_run_result, run_result, utcnow
+from csvscore.reconcile import find_job, response_summary, to_int
 from csvscore.table import Table
 
 MAX_BATCH = 1000  # the API's limit per request
 # Chosen by measurement (benchmarks/bench_score.py): with 300 ms latency and a 10 req/s limit,
 # 4 workers reach ~90% of the limit; more only queue behind the limiter.
 DEFAULT_WORKERS = 4
-# How far before our own send time a job may be stamped and still be ours (clock skew).
-RECONCILE_SKEW = timedelta(minutes=10)
 
 
 class ScoreClient(Protocol):
@@ -94,10 +93,6 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def mapping_fingerprint(mapping: Mapping) -> str:
     """Hash of which column goes where: a changed mapping is a different run."""
     pairs = [(c.index, c.field, c.unmapped_key, c.phone_type) for c in mapping.columns]
@@ -140,7 +135,9 @@ def submit(
     options.check()
     started = utcnow()
     if options.dry_run:
-        return _dry_run(table, prepared, fingerprint, options, started)
+        return dry_run_result(
+            table, fingerprint, options.scoring_type, started, prepared, options.cost_per_phone
+        )
     if client is None or journal is None:
         raise UsageError("a client and a journal are needed to send")
     sender = _Sender(
@@ -157,25 +154,6 @@ def submit(
         clock,
     )
     return sender.run(started)
-
-
-def _dry_run(
-    table: Table, prepared: list[PreparedRow], fingerprint: str, options: ScoreOptions, started: str
-) -> rs.RunResult:
-    rows = [
-        rs.RowResult(p.index, p.source_row, p.status or rs.READY, p.reason, key=p.key)
-        for p in prepared
-    ]
-    summary = _summary(table, fingerprint, options, started, rows, [])
-    summary.dry_run = True
-    summary.estimated_phones = sum(p.phone_count for p in prepared if p.status is None)
-    if options.cost_per_phone is not None:
-        summary.estimated_credits = options.cost_per_phone * summary.estimated_phones
-    return rs.RunResult(rows=rows, batches=[], summary=summary)
-
-
-class _Stop(Exception):
-    pass
 
 
 class _Sender:
@@ -385,7 +363,7 @@ class _Sender:
             )
             self._tick(b, Decimal(0))
             return []
-        summary = self._response_summary(b, resp)
+        summary = response_summary(self.prepared, b, resp)
         self.journal.finish(
             self.run_key,
             b.batch,
@@ -419,65 +397,30 @@ class _Sender:
         if self.progress:
             self.progress(p)
 
-    def _response_summary(self, b: BatchRecord, resp: Any) -> dict[str, Any]:
-        """What we keep of a 200: numbers as text (exact decimals) and rejections by row."""
-        key_to_index = {self.prepared[i].key: i for i in b.row_indexes}
-        rejected: dict[int, str] = {}
-        unmatched = 0
-        for rej in resp.rejected:
-            idx = key_to_index.get(rej.customer_contact_id or "")
-            if idx is None or idx in rejected:
-                idx = self._match_by_content(b, rej.record, rejected)
-            if idx is None:
-                unmatched += 1
-            else:
-                rejected[idx] = rej.reason
-        return {
-            "job_id": resp.job_id,
-            "total": resp.total,
-            "accepted": resp.accepted,
-            "credits_charged": _dec_text(resp.credits_charged),
-            "credits_remaining": _dec_text(resp.credits_remaining),
-            "cost_per_phone": _dec_text(resp.cost_per_phone),
-            "phone_count": resp.phone_count,
-            "rejected": {str(k): v for k, v in rejected.items()},
-            "unmatched_rejections": unmatched,
-        }
-
-    def _match_by_content(
-        self, b: BatchRecord, record: dict[str, Any], taken: dict[int, str]
-    ) -> int | None:
-        """Fallback when the echo lacks our key: first row whose name and phone fields agree."""
-        probe = {k: str(v) for k, v in record.items() if k in _ECHO_KEYS and v}
-        if not probe:
-            return None
-        for i in b.row_indexes:
-            if i in taken:
-                continue
-            contact = self.prepared[i].contact
-            if all(str(contact.get(k, "")) == v for k, v in probe.items()):
-                return i
-        return None
-
     # -- unknown outcomes -------------------------------------------------------------------
 
-    def _settle_unknown(self, b: BatchRecord, detail: str) -> None:
-        job = self._reconcile(b)
+    def _settle_unknown(
+        self, b: BatchRecord, detail: str, job: dict[str, Any] | None = None
+    ) -> None:
+        """Record a batch with no answer: reconciled when the job list proves its job."""
+        if job is None:
+            job = self._find_job(b)
         if job is not None:
+            job_id = str(job.get("jobId", ""))
             self.journal.finish(
                 self.run_key,
                 b.batch,
                 jr.RECONCILED,
                 answered_at=utcnow(),
-                job_id=str(job.get("jobId", "")),
+                job_id=job_id,
                 response={
-                    "job_id": str(job.get("jobId", "")),
-                    "total": _int(job.get("totalRecordCount")),
-                    "accepted": _int(job.get("acceptedRecordCount")),
+                    "job_id": job_id,
+                    "total": to_int(job.get("totalRecordCount")),
+                    "accepted": to_int(job.get("acceptedRecordCount")),
                 },
                 message=f"no answer ({detail}); job found in TitanX's job list",
             )
-            self.on_event(f"batch {b.batch}: no answer, but its job {job.get('jobId')} was found")
+            self.on_event(f"batch {b.batch}: no answer, but its job {job_id} was found")
         else:
             self.journal.finish(
                 self.run_key,
@@ -492,198 +435,26 @@ class _Sender:
         """Try once more for batches left unknown while other requests were still in flight."""
         for b in self.journal.batches(self.run_key):
             if b.state == jr.UNKNOWN and b.attempts and not self._stop.is_set():
-                job = self._reconcile(b)
+                job = self._find_job(b)
                 if job is not None:
-                    self._settle_unknown(b, b.message.removeprefix("no answer (").rstrip(")"))
+                    detail = b.message.removeprefix("no answer (").removesuffix(")")
+                    self._settle_unknown(b, detail, job)
 
-    def _reconcile(self, b: BatchRecord) -> dict[str, Any] | None:
-        """Find the job this batch created, when the job list proves it; else None.
-
-        Proof means: exactly as many unclaimed jobs of this batch's size created since it was
-        sent as there are unsettled batches of that size (so every one of them was created);
-        the jobs are then paired with the batches in time order.
-        """
-        sent = _parse_time(b.sent_at)
-        if sent is None:
-            return None
-        since = sent - RECONCILE_SKEW
-        try:
-            jobs = self.client.list_jobs(since=since)
-        except Exception as exc:  # reconciliation is best effort; never fatal
-            self.on_event(f"batch {b.batch}: could not list jobs to check ({exc})")
-            return None
+    def _find_job(self, b: BatchRecord) -> dict[str, Any] | None:
+        # Under the lock: two workers must not both claim the same job.
         with self._lock:
-            claimed = self.journal.known_job_ids()
-            size = len(b.row_indexes)
-            candidates = []
-            for job in jobs:
-                created = _parse_time(str(job.get("createdAt", "")))
-                if (
-                    str(job.get("jobId", "")) not in claimed
-                    and _int(job.get("totalRecordCount")) == size
-                    and created is not None
-                    and created >= since
-                ):
-                    candidates.append((created, job))
-            peers = [
-                p
-                for p in self.journal.batches(self.run_key)
-                if p.state in (jr.SENDING, jr.UNKNOWN) and len(p.row_indexes) == size
-            ]
-            if not candidates or len(candidates) != len(peers):
-                return None
-            candidates.sort(key=lambda c: c[0])
-            peers.sort(key=lambda p: (p.sent_at, p.batch))
-            position = [p.batch for p in peers].index(b.batch)
-            return candidates[position][1]
+            return find_job(self.client.list_jobs, self.journal, self.run_key, b, self.on_event)
 
     # -- results ----------------------------------------------------------------------------
 
     def results(self, started: str) -> rs.RunResult:
-        batches = self.journal.batches(self.run_key)
-        row_batch: dict[int, BatchRecord] = {}
-        for b in batches:
-            if b.state != jr.SPLIT:
-                for i in b.row_indexes:
-                    row_batch[i] = b
-        rows = [self._row_result(p, row_batch.get(p.index)) for p in self.prepared]
-        batch_results = [_batch_result(b) for b in batches if b.state != jr.SPLIT]
-        summary = _summary(self.table, self.fingerprint, self.options, started, rows, batch_results)
-        summary.stop_reason = self.stop_reason
-        summary.stop_exit_code = int(self.stop_error.exit_code) if self.stop_error else 0
-        return rs.RunResult(rows=rows, batches=batch_results, summary=summary)
-
-    def _row_result(self, p: PreparedRow, b: BatchRecord | None) -> rs.RowResult:
-        if b is None:
-            if p.status is not None:
-                return rs.RowResult(p.index, p.source_row, p.status, p.reason, key=p.key)
-            return rs.RowResult(
-                p.index, p.source_row, rs.FAILED, f"not sent: {self.stop_reason}", key=p.key
-            )
-        r = rs.RowResult(p.index, p.source_row, rs.FAILED, "", b.job_id, b.batch, p.key)
-        resp = b.response or {}
-        if b.state == jr.ANSWERED:
-            reason = resp.get("rejected", {}).get(str(p.index))
-            r.status, r.reason = (rs.REJECTED, reason) if reason is not None else (rs.ACCEPTED, "")
-        elif b.state == jr.RECONCILED:
-            total, accepted = resp.get("total"), resp.get("accepted")
-            if total is not None and total == accepted:
-                r.status, r.reason = rs.ACCEPTED, "confirmed through TitanX's job list"
-            else:
-                r.status = rs.UNCONFIRMED
-                r.reason = (
-                    f"charged: job {b.job_id} exists ({accepted} of {total} accepted) but which "
-                    "rows were rejected is not known; do NOT resend"
-                )
-        elif b.state in (jr.UNKNOWN, jr.SENDING):
-            r.status = rs.UNCONFIRMED
-            r.reason = (
-                f"sent but {b.message or 'no answer'}; it may have been charged. Check your TitanX "
-                "jobs, then rerun with --retry-unconfirmed to resend on purpose"
-            )
-        elif b.state == jr.FAILED:
-            r.reason = b.message
-        else:  # planned: the run stopped before this batch went out
-            r.reason = f"not sent: {self.stop_reason or 'run stopped'}"
-            r.batch = None
-        if p.reason and r.status != rs.REJECTED:
-            r.reason = f"{r.reason}; {p.reason}" if r.reason else p.reason
-        return r
-
-
-_ECHO_KEYS = ("firstName", "lastName", "email", "phone", "phone2", "customerContactId")
-
-
-def _batch_result(b: BatchRecord) -> rs.BatchResult:
-    resp = b.response or {}
-    outcome = {
-        jr.ANSWERED: "answered",
-        jr.RECONCILED: "reconciled",
-        jr.UNKNOWN: "unconfirmed",
-        jr.SENDING: "unconfirmed",
-        jr.FAILED: "failed",
-        jr.PLANNED: "not sent",
-    }.get(b.state, b.state)
-    rejected = len(resp.get("rejected", {}))
-    return rs.BatchResult(
-        batch=b.batch,
-        rows=len(b.row_indexes),
-        outcome=outcome,
-        job_id=b.job_id,
-        accepted=_int(resp.get("accepted")) or 0,
-        rejected=rejected,
-        credits_charged=_dec(resp.get("credits_charged")),
-        credits_remaining=_dec(resp.get("credits_remaining")),
-        cost_per_phone=_dec(resp.get("cost_per_phone")),
-        phone_count=_int(resp.get("phone_count")),
-        submitted_at=b.sent_at,
-        message=b.message,
-    )
-
-
-def _summary(
-    table: Table,
-    fingerprint: str,
-    options: ScoreOptions,
-    started: str,
-    rows: list[rs.RowResult],
-    batches: list[rs.BatchResult],
-) -> rs.RunSummary:
-    counts: dict[str, int] = {s: 0 for s in rs.STATUSES}
-    for r in rows:
-        counts[r.status] += 1
-    charged = sum((b.credits_charged or Decimal(0) for b in batches), Decimal(0))
-    remaining = None
-    for b in sorted(batches, key=lambda b: b.submitted_at):
-        if b.credits_remaining is not None:
-            remaining = b.credits_remaining
-    return rs.RunSummary(
-        input_file=str(table.path),
-        fingerprint=fingerprint,
-        sheet=table.sheet,
-        rows_read=len(table.rows),
-        scoring_type=options.scoring_type,
-        started_at=started,
-        ended_at=utcnow(),
-        version=__version__,
-        sent=sum(1 for r in rows if r.batch is not None),
-        accepted=counts[rs.ACCEPTED],
-        rejected=counts[rs.REJECTED],
-        skipped=counts[rs.SKIPPED],
-        duplicates=counts[rs.DUPLICATE],
-        unconfirmed=counts[rs.UNCONFIRMED],
-        failed=counts[rs.FAILED],
-        ready=counts[rs.READY],
-        credits_charged=charged,
-        credits_remaining=remaining,
-    )
-
-
-def _dec_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def _dec(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
-def _int(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _parse_time(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+        return run_result(
+            self.table,
+            self.fingerprint,
+            self.options.scoring_type,
+            started,
+            self.prepared,
+            self.journal.batches(self.run_key),
+            stop_reason=self.stop_reason,
+            stop_exit_code=int(self.stop_error.exit_code) if self.stop_error else 0,
+        )
