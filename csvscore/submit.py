@@ -322,58 +322,48 @@ class _Sender:
         from csvscore.client import BatchRefused, OutcomeUnknown
 
         contacts = [self.prepared[i].contact for i in b.row_indexes]
-        sent_at = utcnow()
-        self.journal.mark_sending(self.run_key, b.batch, sent_at)
+        self.journal.mark_sending(self.run_key, b.batch, utcnow())
         try:
             resp = self.client.score(contacts, self.options.scoring_type)
         except OutcomeUnknown as exc:
-            b = self.journal.get_batch(self.run_key, b.batch)
-            self._settle_unknown(b, str(exc))
+            self._settle_unknown(self.journal.get_batch(self.run_key, b.batch), str(exc))
             self._tick(b, Decimal(0))
-            return []
         except BatchRefused as exc:
             if exc.too_large and len(b.row_indexes) > 1:
-                half = len(b.row_indexes) // 2
-                self.journal.set_state(self.run_key, b.batch, jr.SPLIT, f"too large: {exc.message}")
-                new = self.journal.add_batches(
-                    self.run_key, [b.row_indexes[:half], b.row_indexes[half:]]
-                )
-                self.on_event(f"batch {b.batch} was too large; split into batches {new}")
-                return new
-            self.journal.finish(
-                self.run_key,
-                b.batch,
-                jr.FAILED,
-                answered_at=utcnow(),
-                message=f"TitanX refused the batch: {exc.message}",
-            )
-            self._tick(b, Decimal(0))
-            return []
+                return self._split(b, exc.message)
+            self._fail(b, f"TitanX refused the batch: {exc.message}")
         except (AuthError, CreditsError, NetworkError) as exc:
-            self.journal.finish(
-                self.run_key, b.batch, jr.FAILED, answered_at=utcnow(), message=str(exc)
-            )
+            self._fail(b, str(exc))
             self._halt(exc)
-            return []
         except ApiError as exc:
             # Still rate limited after the client's retries, or an answer that proves nothing
             # was processed (redirect, 404): not charged, so the batch can go again next run.
+            self._fail(b, str(exc))
+        else:
             self.journal.finish(
-                self.run_key, b.batch, jr.FAILED, answered_at=utcnow(), message=str(exc)
+                self.run_key,
+                b.batch,
+                jr.ANSWERED,
+                answered_at=utcnow(),
+                job_id=resp.job_id or "",
+                response=response_summary(self.prepared, b, resp),
             )
-            self._tick(b, Decimal(0))
-            return []
-        summary = response_summary(self.prepared, b, resp)
-        self.journal.finish(
-            self.run_key,
-            b.batch,
-            jr.ANSWERED,
-            answered_at=utcnow(),
-            job_id=resp.job_id or "",
-            response=summary,
-        )
-        self._tick(b, resp.credits_charged or Decimal(0))
+            self._tick(b, resp.credits_charged or Decimal(0))
         return []
+
+    def _fail(self, b: BatchRecord, message: str) -> None:
+        """Refused or never processed: not charged, so the next run sends it again."""
+        self.journal.finish(self.run_key, b.batch, jr.FAILED, answered_at=utcnow(), message=message)
+        self._tick(b, Decimal(0))
+
+    def _split(self, b: BatchRecord, message: str) -> list[int]:
+        half = len(b.row_indexes) // 2
+        self.journal.set_state(self.run_key, b.batch, jr.SPLIT, f"too large: {message}")
+        new = self.journal.add_batches(self.run_key, [b.row_indexes[:half], b.row_indexes[half:]])
+        with self._lock:
+            self._total_batches += len(new) - 1
+        self.on_event(f"batch {b.batch} was too large; split into batches {new}")
+        return new
 
     def _halt(self, exc: CsvscoreError) -> None:
         with self._lock:

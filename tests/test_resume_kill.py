@@ -47,6 +47,18 @@ def _start(sb: Sandbox, src: Path, out: Path, env: dict[str, str]) -> subprocess
     )
 
 
+def _env(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
+    env = dict(
+        os.environ,
+        TITANX_API_KEY=sb.api_key,
+        CSVSCORE_STATE_DIR=str(tmp_path / "state"),
+        CSVSCORE_CONFIG_DIR=str(tmp_path / "config"),
+        CSVSCORE_KEYRING="0",
+    )
+    env.pop("CI", None)
+    return env
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_killed_runs_resume_with_every_row_accounted_for_and_nothing_sent_twice(
     make_sandbox: Callable[..., Sandbox], tmp_path: Path, seed: int
@@ -56,14 +68,7 @@ def test_killed_runs_resume_with_every_row_accounted_for_and_nothing_sent_twice(
     sb = make_sandbox(latency=0.03)
     src = write_contacts(tmp_path / "contacts.csv", ROWS)
     out = tmp_path / "contacts.scored.xlsx"
-    env = dict(
-        os.environ,
-        TITANX_API_KEY=sb.api_key,
-        CSVSCORE_STATE_DIR=str(tmp_path / "state"),
-        CSVSCORE_CONFIG_DIR=str(tmp_path / "config"),
-        CSVSCORE_KEYRING="0",
-    )
-    env.pop("CI", None)
+    env = _env(sb, tmp_path)
     kills = 0
     finished_early = False
     for _ in range(5):
@@ -125,14 +130,7 @@ def test_ctrl_c_mid_run_writes_the_workbook_exits_130_and_the_rerun_finishes(
     sb = make_sandbox(latency=0.03)
     src = write_contacts(tmp_path / "contacts.csv", 400)
     out = tmp_path / "contacts.scored.xlsx"
-    env = dict(
-        os.environ,
-        TITANX_API_KEY=sb.api_key,
-        CSVSCORE_STATE_DIR=str(tmp_path / "state"),
-        CSVSCORE_CONFIG_DIR=str(tmp_path / "config"),
-        CSVSCORE_KEYRING="0",
-    )
-    env.pop("CI", None)
+    env = _env(sb, tmp_path)
     proc = _start(sb, src, out, env)
     assert sb.state.wait_for(lambda reqs: len(reqs) >= 3, timeout=60)
     proc.send_signal(signal.SIGINT)
