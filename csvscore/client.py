@@ -15,13 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -37,16 +34,25 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from csvscore import __version__
-from csvscore.errors import (
-    ApiError,
-    AuthError,
-    ConfigError,
-    CreditsError,
-    CsvscoreError,
-    ExitCode,
-    NetworkError,
+from csvscore.api_errors import BatchRefused as BatchRefused  # re-exported: submit imports it
+from csvscore.api_errors import (
+    JobNotFound,
+    OutcomeUnknown,
+    RateLimited,
+    UnexpectedResponse,
 )
+from csvscore.errors import AuthError, ConfigError, CsvscoreError, NetworkError
 from csvscore.ratelimit import RateLimitState, parse_retry_after, wait_after_429
+from csvscore.responses import NO_REASON as NO_REASON  # re-exported: tests import it here
+from csvscore.responses import (
+    ScoreResponse,
+    message_from_body,
+    parse_json,
+    parse_score_response,
+    read_jobs_page,
+    refusal_error,
+    truncate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,283 +60,13 @@ DEFAULT_BASE_URL = "https://app.titanx.io/api/public/v2"
 JOBS_PAGE_SIZE = 50
 BACKOFF_BASE = 1.0  # seconds before the first retry (then doubled, with jitter)
 BACKOFF_CAP = 30.0
-MESSAGE_LIMIT = 300  # server messages are cut to this many characters
-NO_REASON = "rejected by TitanX (no reason given)"
-# Where a rejected record's reason may be (the real key is undocumented), in order of trust.
-REASON_KEYS = ("reason", "rejectionReason", "message", "error", "errors")
-# Where an error body's message may be.
-MESSAGE_KEYS = ("message", "error", "detail", "errors", "title", "error_description", "msg")
 # A score POST is resent only after answers that mean "not processed". 504 (gateway timeout) is
 # deliberately not here: the gateway gave up waiting on a backend that had the batch and may
 # still create the job, which is exactly the "outcome unknown" case.
 SCORE_RETRY_STATUSES = frozenset({502, 503})
 GET_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
-_CREDITS_RE = re.compile(r"credit|balance|insufficient", re.IGNORECASE)
-_TOO_LARGE_RE = re.compile(
-    r"\b1,?000\b|too (large|many|big|long)|between 1 and \d+|"
-    r"(contacts|records|batch|payload|body|request|entity)\b.{0,40}"
-    r"\b(exceed|maximum|at most|size|limit)",
-    re.IGNORECASE,
-)
 _HANDSHAKE_MARKERS = ("certificate", "wrong version number", "handshake", "unknown protocol")
-_HTML_TITLE_RE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAG_RE = re.compile(r"<[^>]+>")
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-class OutcomeUnknown(CsvscoreError):
-    """The batch may have been processed and charged, or not: it was NOT resent.
-
-    Raised for a read timeout, a connection dropped after the body was sent, a 5xx that is not
-    retried (500, 504...) or a 2xx that is not the expected JSON. ``detail`` says which;
-    ``status`` is the HTTP status when there was one.
-    """
-
-    exit_code = ExitCode.UNCONFIRMED
-
-    def __init__(self, detail: str, status: int | None = None) -> None:
-        super().__init__(
-            f"The outcome of the batch is unknown: {detail}. TitanX may have created a job and "
-            "charged for it, so csvscore did not resend it."
-        )
-        self.detail = detail
-        self.status = status
-
-
-class BatchRefused(ApiError):
-    """TitanX refused the batch (400, 413, 422...): nothing was created or charged.
-
-    ``message`` is the server's own message; ``too_large`` is True for a 413 or a message
-    about the 1000-record limit, so the caller can split the batch. ``str()`` is a full sentence.
-    """
-
-    def __init__(self, status: int, message: str, *, too_large: bool = False) -> None:
-        super().__init__(f"TitanX refused the batch (HTTP {status}): {message}")
-        self.sentence = f"TitanX refused the batch (HTTP {status}): {message}"
-        self.message = message
-        self.status = status
-        self.too_large = too_large
-
-    def __str__(self) -> str:
-        return self.sentence
-
-
-class RateLimited(ApiError):
-    """Still rate limited after the retries, or told to wait longer than the wait budget.
-
-    Nothing was processed or charged. ``wait`` is the wait TitanX asked for, when known.
-    """
-
-    def __init__(self, message: str, wait: float | None = None) -> None:
-        super().__init__(message)
-        self.wait = wait
-
-
-class UnexpectedResponse(ApiError):
-    """TitanX answered something csvscore cannot use (wrong endpoint, redirect, not JSON...)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class JobNotFound(UnexpectedResponse):
-    """``GET /jobs/{jobId}`` answered 404."""
-
-
-# -- results -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Rejection:
-    """One rejected contact as TitanX echoed it back."""
-
-    record: dict[str, Any]  # the echoed contact, with the reason key(s) removed
-    reason: str
-    customer_contact_id: str | None  # the row key csvscore sent, if echoed
-
-
-@dataclass
-class ScoreResponse:
-    """A parsed 2xx answer to ``POST /contacts/score``. Credit figures are Decimals."""
-
-    job_id: str
-    total: int
-    accepted: int
-    credits_charged: Decimal | None
-    credits_remaining: Decimal | None
-    cost_per_phone: Decimal | None
-    phone_count: int | None
-    rejected: list[Rejection] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-
-# -- parsing helpers (pure) --------------------------------------------------------------------
-
-
-def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, str):
-        try:
-            number = Decimal(value.strip())
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None
-
-
-def _int(value: Any) -> int | None:
-    number = _decimal(value)
-    if number is None or number != number.to_integral_value():
-        return None
-    return int(number)
-
-
-def _truncate(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
-def _text(value: Any, depth: int = 0) -> str:
-    """A human message from a JSON value of unknown shape (string, list, nested object)."""
-    if depth > 5 or value is None or isinstance(value, bool):
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, (int, Decimal, float)):
-        return str(value)
-    if isinstance(value, list):
-        parts = [_text(item, depth + 1) for item in value[:10]]
-        return "; ".join(p for p in parts if p)
-    if isinstance(value, dict):
-        for key in MESSAGE_KEYS:
-            text = _text(value.get(key), depth + 1)
-            if text:
-                where = value.get("field") or value.get("path") or value.get("loc")
-                return f"{_text(where, depth + 1)}: {text}" if where else text
-        # A field -> message(s) map, e.g. {"contacts": ["too many"]}.
-        parts = [f"{k}: {_text(v, depth + 1)}" for k, v in list(value.items())[:10]]
-        return "; ".join(p for p in parts if not p.endswith(": "))
-    return ""
-
-
-def message_from_body(content: bytes) -> str:
-    """The server's message from an error body: JSON of any shape, HTML, or plain text."""
-    text = content.decode("utf-8-sig", errors="replace").strip()
-    if not text:
-        return ""
-    try:
-        message = _text(json.loads(text))
-    except ValueError:
-        title = _HTML_TITLE_RE.search(text)
-        message = title.group(1) if title else _TAG_RE.sub(" ", text)
-    return _truncate(message or text)
-
-
-def is_too_large(status: int, message: str) -> bool:
-    """Whether a refusal says the batch is too big (413, or a message about size/1000)."""
-    return status == 413 or bool(_TOO_LARGE_RE.search(message))
-
-
-def _rejection(entry: Any) -> Rejection:
-    if not isinstance(entry, dict):
-        return Rejection(record={}, reason=_text(entry) or NO_REASON, customer_contact_id=None)
-    record = dict(entry)
-    # Pop every reason-like key (none is a contact field), keep the first that says something.
-    texts = [_text(record.pop(key)) for key in REASON_KEYS if key in record]
-    reason = next((t for t in texts if t), NO_REASON)
-    cid = record.get("customerContactId")
-    if isinstance(cid, (int, Decimal)) and not isinstance(cid, bool):
-        cid = str(cid)
-    return Rejection(
-        record=record,
-        reason=_truncate(reason),
-        customer_contact_id=cid if isinstance(cid, str) and cid else None,
-    )
-
-
-def parse_score_response(body: Any, sent: Sequence[Mapping[str, Any]] = ()) -> ScoreResponse:
-    """Read a score answer defensively; ValueError if it lacks what proves a job exists.
-
-    Only ``data.jobId`` is required. A missing ``totalRecordCount`` defaults to the number of
-    contacts sent, a missing ``acceptedRecordCount`` to total minus rejected; missing credit
-    figures are None.
-    """
-    if not isinstance(body, dict):
-        raise ValueError("the answer is not a JSON object")
-    data = body.get("data")
-    if not isinstance(data, dict):
-        raise ValueError("the answer has no 'data' object")
-    job_id = data.get("jobId")
-    if isinstance(job_id, int) and not isinstance(job_id, bool):
-        job_id = str(job_id)
-    if not isinstance(job_id, str) or not job_id.strip():
-        raise ValueError("the answer has no job id")
-    credits = body.get("credits")
-    if not isinstance(credits, dict):
-        credits = {}
-    error = body.get("error")
-    entries: Any = error.get("records") if isinstance(error, dict) else error
-    rejected = [_rejection(e) for e in entries] if isinstance(entries, list) else []
-    rejected_count = _int(error.get("rejectedRecordCount")) if isinstance(error, dict) else None
-    total = _int(data.get("totalRecordCount"))
-    if total is None:
-        total = len(sent)
-    accepted = _int(data.get("acceptedRecordCount"))
-    if accepted is None:
-        accepted = max(0, total - (rejected_count if rejected_count is not None else len(rejected)))
-    return ScoreResponse(
-        job_id=job_id.strip(),
-        total=total,
-        accepted=accepted,
-        credits_charged=_decimal(credits.get("creditsCharged")),
-        credits_remaining=_decimal(credits.get("creditsRemaining")),
-        cost_per_phone=_decimal(credits.get("costPerPhone")),
-        phone_count=_int(credits.get("phoneCount")),
-        rejected=rejected,
-        raw=body,
-    )
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        seconds = float(value)
-        if seconds > 1e11:  # milliseconds
-            seconds /= 1000
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-def _job_items(body: Any, depth: int = 0) -> list[dict[str, Any]]:
-    """The job objects of a jobs page, wherever they are ({data: [...]}, a bare list...)."""
-    if isinstance(body, list):
-        return [item for item in body if isinstance(item, dict)]
-    if isinstance(body, dict) and depth < 2:
-        for key in ("data", "jobs", "items", "results"):
-            if isinstance(body.get(key), (list, dict)):
-                return _job_items(body[key], depth + 1)
-    return []
-
-
-def _job_key(job: dict[str, Any]) -> str:
-    return str(job.get("jobId") or job.get("id") or id(job))
 
 
 def _cause(exc: requests.RequestException) -> Any:
@@ -456,9 +192,9 @@ class TitanXClient:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                parsed = self._json(response)
+                parsed = parse_json(response.content)
             except ValueError:
-                snippet = _truncate(self._message(response), 80)
+                snippet = truncate(self._message(response), 80)
                 raise OutcomeUnknown(
                     f"TitanX answered HTTP {status} with something that is not JSON ({snippet})",
                     status,
@@ -488,24 +224,9 @@ class TitanXClient:
                 "the job list",
                 params={"page": page, "pageSize": JOBS_PAGE_SIZE},
             )
-            items = _job_items(body)
-            fresh = [j for j in items if _job_key(j) not in seen]
-            if not fresh:
-                break
-            all_older = since is not None
-            for job in fresh:
-                seen.add(_job_key(job))
-                created = _parse_time(job.get("createdAt"))
-                if since is not None and created is not None and created < since:
-                    continue
-                all_older = False
-                jobs.append(job)
-            total = _int(body.get("total")) if isinstance(body, dict) else None
-            if (
-                all_older
-                or len(items) < JOBS_PAGE_SIZE
-                or (total is not None and len(seen) >= total)
-            ):
+            found, last = read_jobs_page(body, seen, since, JOBS_PAGE_SIZE)
+            jobs.extend(found)
+            if last:
                 break
         return jobs
 
@@ -593,9 +314,6 @@ class TitanXClient:
         with self._rng_lock:
             return ceiling / 2 + self._rng.random() * ceiling / 2
 
-    def _json(self, response: requests.Response) -> Any:
-        return json.loads(response.content.decode("utf-8-sig"), parse_float=Decimal)
-
     def _message(self, response: requests.Response) -> str:
         text = message_from_body(response.content)
         return self._redact(text or f"HTTP {response.status_code} {response.reason or ''}".strip())
@@ -627,7 +345,7 @@ class TitanXClient:
                     allow_redirects=False,
                 )
             except requests.exceptions.SSLError as exc:
-                detail = self._redact(_truncate(str(exc), 160))
+                detail = self._redact(truncate(str(exc), 160))
                 if is_handshake_failure(exc):
                     # Certificate trouble (often a company proxy) does not go away by retrying.
                     raise NetworkError(
@@ -651,7 +369,7 @@ class TitanXClient:
                 else:
                     raise OutcomeUnknown(
                         "the connection dropped after the batch was sent "
-                        f"({self._redact(_truncate(str(exc), 160))})"
+                        f"({self._redact(truncate(str(exc), 160))})"
                     ) from None
             except requests.Timeout:
                 if not idempotent:
@@ -662,7 +380,7 @@ class TitanXClient:
             except requests.RequestException as exc:  # broken chunked body, bad encoding...
                 if not idempotent:
                     raise OutcomeUnknown(
-                        f"the answer was cut off ({self._redact(_truncate(str(exc), 160))})"
+                        f"the answer was cut off ({self._redact(truncate(str(exc), 160))})"
                     ) from None
                 problem = "the answer from TitanX was cut off"
             else:
@@ -694,9 +412,7 @@ class TitanXClient:
                 retried = GET_RETRY_STATUSES if idempotent else SCORE_RETRY_STATUSES
                 if status not in retried:
                     return response
-                problem = (
-                    f"TitanX answered HTTP {status} ({_truncate(self._message(response), 80)})"
-                )
+                problem = f"TitanX answered HTTP {status} ({truncate(self._message(response), 80)})"
             # Only failures where nothing was processed (or a GET) get here: retry with backoff.
             delay = self._backoff(retry + 1)
             if retry >= self.max_retries or waited + delay > self.max_total_wait:
@@ -723,42 +439,24 @@ class TitanXClient:
         self, response: requests.Response, what: str, *, batch: bool = False
     ) -> CsvscoreError:
         """The error for a non-2xx answer that is not retried (``batch``: the score POST)."""
-        status = response.status_code
-        message = self._message(response)
-        if status in (401, 403):
-            return AuthError(
-                f"TitanX refused the API key (HTTP {status}). Run `csvscore login` to enter a "
-                "new one, or set TITANX_API_KEY."
-            )
-        if status == 402 or (400 <= status < 500 and _CREDITS_RE.search(message)):
-            return CreditsError(
-                f"TitanX refused {what} for lack of credits (HTTP {status}): {message}"
-            )
-        if status >= 500 and batch:
-            return OutcomeUnknown(f"TitanX answered HTTP {status} ({message})", status)
-        if 300 <= status < 400:
-            where = self._redact(response.headers.get("Location", "elsewhere"))
-            return UnexpectedResponse(
-                f"TitanX redirected {what} (HTTP {status} to {where}); check the API URL", status
-            )
-        if status in (404, 405):
-            return UnexpectedResponse(
-                f"TitanX has no such endpoint: {response.url} (HTTP {status}); check the API URL",
-                status,
-            )
-        if batch and 400 <= status < 500:
-            return BatchRefused(status, message, too_large=is_too_large(status, message))
-        return UnexpectedResponse(f"TitanX answered HTTP {status} to {what}: {message}", status)
+        return refusal_error(
+            response.status_code,
+            self._message(response),
+            what,
+            batch=batch,
+            location=self._redact(response.headers.get("Location", "elsewhere")),
+            url=response.url,
+        )
 
     def _get_json(self, url: str, what: str, *, params: dict[str, Any] | None = None) -> Any:
         response = self._request("GET", url, params=params)
         if not 200 <= response.status_code < 300:
             raise self._refusal(response, what)
         try:
-            return self._json(response)
+            return parse_json(response.content)
         except ValueError:
             raise UnexpectedResponse(
                 f"TitanX answered {what} with something that is not JSON: "
-                f"{_truncate(self._message(response), 120)}",
+                f"{truncate(self._message(response), 120)}",
                 response.status_code,
             ) from None

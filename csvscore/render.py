@@ -6,6 +6,7 @@ Pure functions returning strings (plus a tiny progress printer), so tests read t
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -79,18 +80,56 @@ def field_label(field: str | None) -> str:
     return field
 
 
-def mapping_table(mapping: Mapping, style: Style, *, threshold: float) -> str:
-    """The review table: column number, header, sample, field, confidence, method."""
+def _column_widths(mapping: Mapping, width: int | None) -> tuple[int, int]:
+    """Widths of the Column and Sample columns so a row fits ``width`` (None: the full 28/24).
+
+    The number, field, confidence and method never shrink; the sample gives way first and
+    disappears (0) when fewer than 8 characters would be left for it.
+    """
+    if width is None:
+        return 28, 24
+    method = max([len("Method"), *(len(c.method) for c in mapping.columns)])
+    if any(c.review for c in mapping.columns):
+        method += len("  ← review")
+    # "  #  " + column + "  " + sample + "  → field(22)  conf  " + method; keep the last cell
+    # free because some terminals wrap a line that reaches the right edge.
+    avail = width - 1 - (3 + 2 + 2 + 24 + 2 + 4 + 2 + method)
+    if avail >= 28 + 2 + 24:
+        return 28, 24
+    longest = max([len("Column"), *(len(c.header or "(blank)") for c in mapping.columns)])
+    column = max(6, min(28, longest, max(12, avail - 12)))
+    sample = avail - column - 2
+    if sample < 8:
+        return max(6, min(28, avail)), 0
+    return column, sample
+
+
+def _fit(text: str, width: int | None) -> list[str]:
+    """``text`` as lines no longer than ``width`` (one line when width is None)."""
+    if width is None or len(text) < width:
+        return [text]
+    return textwrap.wrap(text, width - 1, subsequent_indent="  ", break_on_hyphens=False)
+
+
+def mapping_table(
+    mapping: Mapping, style: Style, *, threshold: float, width: int | None = None
+) -> str:
+    """The review table: column number, header, sample, field, confidence, method.
+
+    With ``width`` (the terminal's columns) the header and sample columns shrink, and the
+    sentences under the table wrap, so nothing wraps mid-row in a narrow window.
+    """
+    cw, sw = _column_widths(mapping, width)
+    sample_head = f"{'Sample':<{sw}}  " if sw else ""
     lines = [
-        style.bold(
-            f"{'#':>3}  {'Column':<28}  {'Sample':<24}  {'→ Field':<24}  {'Conf':>4}  Method"
-        )
+        style.bold(f"{'#':>3}  {'Column':<{cw}}  {sample_head}{'→ Field':<24}  {'Conf':>4}  Method")
     ]
     for c in mapping.columns:
         label = field_label(c.field)
+        sample = f"{_clip(c.sample, sw):<{sw}}  " if sw else ""
         row = (
-            f"{c.index + 1:>3}  {_clip(c.header or '(blank)', 28):<28}  "
-            f"{_clip(c.sample, 24):<24}  → {label:<22}  {c.confidence:>4.2f}  {c.method}"
+            f"{c.index + 1:>3}  {_clip(c.header or '(blank)', cw):<{cw}}  "
+            f"{sample}→ {label:<22}  {c.confidence:>4.2f}  {c.method}"
         )
         if c.review:
             row = style.warn(row + "  ← review")
@@ -100,21 +139,28 @@ def mapping_table(mapping: Mapping, style: Style, *, threshold: float) -> str:
     unmapped = [c.unmapped_key for c in mapping.unmapped()]
     if unmapped:
         lines.append("")
-        lines.append(f"Unmapped, sent in unmappedFields ({len(unmapped)}): " + ", ".join(unmapped))
-    for c in mapping.review():
-        lines.append(
-            style.warn(f"Review column {c.index + 1} '{c.header}': {c.reason or 'low confidence'}")
+        lines.extend(
+            _fit(
+                f"Unmapped, sent in unmappedFields ({len(unmapped)}): " + ", ".join(unmapped),
+                width,
+            )
         )
+    for c in mapping.review():
+        text = f"Review column {c.index + 1} '{c.header}': {c.reason or 'low confidence'}"
+        lines.extend(style.warn(line) for line in _fit(text, width))
     missing = mapping.missing_required()
     lines.append("")
     if missing:
-        lines.append(
-            style.bad("Missing required: " + ", ".join(missing))
+        text = (
+            "Missing required: "
+            + ", ".join(missing)
             + " (TitanX rejects contacts without first name, last name and a US phone)"
         )
+        lines.extend(style.bad(line) for line in _fit(text, width))
     else:
         lines.append(style.good("Required fields: all mapped (firstName, lastName, a phone)."))
-    lines.extend(mapping.notes)
+    for note in mapping.notes:
+        lines.extend(_fit(note, width))
     return "\n".join(lines)
 
 

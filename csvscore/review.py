@@ -6,6 +6,7 @@ so tests drive it with text and the real CLI is driven through a pseudo-terminal
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -14,11 +15,23 @@ from typing import TextIO
 
 from csvscore.contacts import PreparedRow
 from csvscore.errors import Cancelled
-from csvscore.fields import BY_NAME, FULL_NAME
+from csvscore.fields import ALL_FIELDS, BY_NAME, FULL_NAME, UNMAPPED_FIELDS
 from csvscore.mapping import ColumnMapping, Mapping
 from csvscore.render import Style, fields_list, mapping_table, money
 
 _EDIT = re.compile(r"^\s*(\d+)\s*=\s*(\S*)\s*$")
+# What a person may type after "7=" to leave the column unmapped.
+_UNMAP_WORDS = frozenset({"", "-", "none", "null", UNMAPPED_FIELDS.name.lower()})
+# Field names as typed, case-insensitively ("7=Phone2" means phone2).
+_FIELD_BY_LOWER = {name.lower(): name for name in (*BY_NAME, FULL_NAME)}
+
+# Shown under the table each time it is drawn; short lines so an 80-column window fits them.
+HELP = (
+    "If this is right, press Enter. To change a column, type its number=field:\n"
+    "  7=phone2   send column 7 as phone2        7=-   leave column 7 unmapped\n"
+    "  ?          list the fields                q     quit without sending anything"
+)
+PROMPT = "Enter = accept, or a change: "
 
 
 class ReviewCancelled(Cancelled):
@@ -35,6 +48,19 @@ def _ask(prompt: str, stdin: TextIO, stdout: TextIO) -> str:
     if line == "":  # EOF: treat like a refusal rather than blocking or looping forever
         raise ReviewCancelled("no answer (end of input)")
     return line.rstrip("\r\n")
+
+
+def parse_field(name: str) -> str | None:
+    """The field a person typed after ``7=``: exact name in any case, or None for "unmapped".
+
+    Raises ValueError naming the problem when it is no field.
+    """
+    key = name.strip().lower()
+    if key in _UNMAP_WORDS:
+        return None
+    if key in _FIELD_BY_LOWER:
+        return _FIELD_BY_LOWER[key]
+    raise ValueError(f"'{name}' is not a TitanX field; type ? to list them")
 
 
 def apply_edit(mapping: Mapping, column: int, field: str | None) -> str:
@@ -75,39 +101,68 @@ def _unmap(c: ColumnMapping, reason: str) -> None:
         c.unmapped_key = c.header or f"Column {c.index + 1}"
 
 
+def terminal_width(stream: TextIO) -> int | None:
+    """Columns of the terminal ``stream`` writes to, or None when it is not a terminal."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None
+    except (AttributeError, OSError, ValueError):  # StringIO, pipes, closed streams
+        return None
+
+
+def fields_help() -> str:
+    """The ``?`` answer: every field, plus the two pseudo-fields the review accepts."""
+    width = max(len(f.name) for f in ALL_FIELDS)  # as fields_list pads them
+    return (
+        f"{fields_list()}\n"
+        f"{FULL_NAME:<{width}}  A full-name column: csvscore splits it into first and last name.\n"
+        f"{'-':<{width}}  Leave the column unmapped (it is still sent, in unmappedFields)."
+    )
+
+
 def review_mapping(
-    mapping: Mapping, *, stdin: TextIO, stdout: TextIO, style: Style, threshold: float
+    mapping: Mapping,
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    style: Style,
+    threshold: float,
+    width: int | None = None,
 ) -> bool:
-    """Show the table until the user accepts; return True if anything was changed."""
+    """Show the table until the user accepts; return True if anything was changed.
+
+    ``width`` is the terminal's width (default: asked from ``stdout``), so the table fits the
+    window instead of wrapping. Raises :class:`ReviewCancelled` on ``q`` or end of input.
+    """
+    width = width or terminal_width(stdout)
     changed = False
     show = True
     while True:
         if show:
-            stdout.write(mapping_table(mapping, style, threshold=threshold) + "\n\n")
+            table = mapping_table(mapping, style, threshold=threshold, width=width)
+            stdout.write(table + "\n\n" + HELP + "\n")
         show = True
-        answer = _ask(
-            "Enter to accept, `7=phone2` to change column 7, `7=-` to leave it unmapped, "
-            "? for the fields, q to quit: ",
-            stdin,
-            stdout,
-        ).strip()
+        answer = _ask(PROMPT, stdin, stdout).strip()
         if answer == "":
             return changed
         if answer.lower() in ("q", "quit", "n", "no"):
             raise ReviewCancelled("cancelled at the mapping review")
-        if answer == "?":
-            stdout.write(fields_list() + "\n\n")
+        if answer in ("?", "help", "h"):
+            stdout.write(fields_help() + "\n\n")
             show = False
             continue
         m = _EDIT.match(answer)
         if not m:
-            stdout.write(style.warn(f"Did not understand {answer!r}. Example: 7=phone2") + "\n")
+            stdout.write(
+                style.warn(
+                    f"Did not understand {answer!r}. Type e.g. 7=phone2 or 7=-, "
+                    "? for the fields, q to quit, or just Enter to accept."
+                )
+                + "\n"
+            )
             show = False
             continue
-        col, name = int(m.group(1)), m.group(2)
-        field = None if name in ("-", "", "none", "null") else name
         try:
-            said = apply_edit(mapping, col, field)
+            said = apply_edit(mapping, int(m.group(1)), parse_field(m.group(2)))
         except ValueError as exc:
             stdout.write(style.warn(str(exc)) + "\n")
             show = False
@@ -118,6 +173,8 @@ def review_mapping(
 
 @dataclass
 class Plan:
+    """What confirming will do: rows sent and not sent (and why), batches, phones, cost."""
+
     to_send: int
     skipped: int
     duplicates: int
@@ -125,9 +182,11 @@ class Plan:
     phones: int
     estimated_credits: Decimal | None
     skip_reasons: list[tuple[str, int]]
+    rows: int = 0  # rows read from the file (0: not given)
 
 
 def make_plan(prepared: list[PreparedRow], batch_size: int, cost_per_phone: Decimal | None) -> Plan:
+    """Count what would be sent; credits are estimated as cost per phone x valid phones."""
     send = [p for p in prepared if p.status is None]
     reasons = Counter(_reason_kind(p.reason) for p in prepared if p.status == "skipped")
     phones = sum(p.phone_count for p in send)
@@ -139,6 +198,7 @@ def make_plan(prepared: list[PreparedRow], batch_size: int, cost_per_phone: Deci
         phones=phones,
         estimated_credits=cost_per_phone * phones if cost_per_phone is not None else None,
         skip_reasons=reasons.most_common(5),
+        rows=len(prepared),
     )
 
 
@@ -148,21 +208,29 @@ def _reason_kind(reason: str) -> str:
 
 
 def plan_text(plan: Plan) -> str:
+    """The plan as the lines shown before "Send N contacts to TitanX now?"."""
+    of_rows = f" (of {plan.rows} rows)" if plan.rows else ""
     lines = [
-        f"Ready to send {plan.to_send} contacts in {plan.batches} batch(es), "
-        f"{plan.phones} phone numbers.",
+        f"Ready to send {plan.to_send} contacts{of_rows} in {plan.batches} "
+        f"{'batch' if plan.batches == 1 else 'batches'}, {plan.phones} phone numbers.",
     ]
     if plan.skipped:
-        lines.append(f"Skipped locally (TitanX would reject them): {plan.skipped}")
+        lines.append(f"Skipped, not sent (TitanX would reject them): {plan.skipped}")
         lines.extend(f"    {n:>6}  {kind}" for kind, n in plan.skip_reasons)
     if plan.duplicates:
-        lines.append(f"Duplicates not sent (would be charged twice): {plan.duplicates}")
-    est = money(plan.estimated_credits) if plan.estimated_credits is not None else "unknown"
-    lines.append(f"Estimated credits: {est}")
+        lines.append(f"Duplicates, not sent (they would be charged twice): {plan.duplicates}")
+    if plan.estimated_credits is not None:
+        lines.append(f"Estimated credits: {money(plan.estimated_credits)}")
+    else:
+        lines.append(
+            "Estimated credits: unknown (csvscore learns TitanX's price per phone on the first "
+            "run; `csvscore account` shows it)"
+        )
     return "\n".join(lines)
 
 
 def confirm(question: str, *, stdin: TextIO, stdout: TextIO, default: bool = False) -> bool:
+    """Ask a yes/no question until answered; Enter takes ``default``. EOF: ReviewCancelled."""
     hint = "[Y/n]" if default else "[y/N]"
     while True:
         answer = _ask(f"{question} {hint} ", stdin, stdout).strip().lower()
