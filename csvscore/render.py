@@ -98,7 +98,7 @@ def _column_widths(mapping: Mapping, width: int | None) -> tuple[int, int]:
         return 28, 24
     longest = max([len("Column"), *(len(c.header or "(blank)") for c in mapping.columns)])
     column = max(6, min(28, longest, max(12, avail - 12)))
-    sample = avail - column - 2
+    sample = min(24, avail - column - 2)
     if sample < 8:
         return max(6, min(28, avail)), 0
     return column, sample

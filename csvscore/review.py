@@ -136,6 +136,7 @@ def review_mapping(
     width = width or terminal_width(stdout)
     changed = False
     show = True
+    stdout.write("\n")  # apart from what was printed before (the file's description)
     while True:
         if show:
             table = mapping_table(mapping, style, threshold=threshold, width=width)
@@ -223,8 +224,8 @@ def plan_text(plan: Plan) -> str:
         lines.append(f"Estimated credits: {money(plan.estimated_credits)}")
     else:
         lines.append(
-            "Estimated credits: unknown (csvscore learns TitanX's price per phone on the first "
-            "run; `csvscore account` shows it)"
+            "Estimated credits: unknown (csvscore learns TitanX's price per phone from your "
+            "first run)"
         )
     return "\n".join(lines)
 

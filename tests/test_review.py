@@ -1,0 +1,331 @@
+"""The interactive review's pieces (csvscore/review.py, mapping_table) driven with text streams.
+
+The whole CLI under a real pseudo-terminal is tested in tests/test_review_pty.py.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import struct
+import termios
+from decimal import Decimal
+
+import pytest
+
+from csvscore.contacts import PreparedRow
+from csvscore.errors import ExitCode
+from csvscore.fields import ALL_FIELDS
+from csvscore.mapping import ColumnMapping, Mapping
+from csvscore.render import Style, mapping_table
+from csvscore.review import (
+    HELP,
+    PROMPT,
+    Plan,
+    ReviewCancelled,
+    apply_edit,
+    confirm,
+    fields_help,
+    make_plan,
+    parse_field,
+    plan_text,
+    review_mapping,
+    terminal_width,
+)
+
+PLAIN = Style(False)
+
+
+def col(
+    index: int, header: str, field: str | None, *, method: str = "exact", review: bool = False
+) -> ColumnMapping:
+    return ColumnMapping(
+        index=index,
+        header=header,
+        field=field,
+        confidence=1.0 if field else 0.0,
+        method=method if field else "none",
+        sample=f"sample of {header}",
+        reason="",
+        review=review,
+        unmapped_key="" if field else header,
+    )
+
+
+def contacts_mapping() -> Mapping:
+    """First Name, Last Name, Email, Phone, Mobile, Job Title, Lead Source (unmapped)."""
+    return Mapping(
+        [
+            col(0, "First Name", "firstName"),
+            col(1, "Last Name", "lastName"),
+            col(2, "Email", "email"),
+            col(3, "Phone", "phone", method="synonym"),
+            col(4, "Mobile", "phone2", method="synonym"),
+            col(5, "Job Title", "title", method="synonym"),
+            col(6, "Lead Source", None),
+        ]
+    )
+
+
+def review(mapping: Mapping, typed: str, *, width: int | None = None) -> tuple[bool, str]:
+    out = io.StringIO()
+    changed = review_mapping(
+        mapping, stdin=io.StringIO(typed), stdout=out, style=PLAIN, threshold=0.6, width=width
+    )
+    return changed, out.getvalue()
+
+
+# -- parse_field / apply_edit -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ("phone2", "phone2"),
+        ("Phone2", "phone2"),
+        ("LASTNAME", "lastName"),
+        (" companyLinkedInUrl ", "companyLinkedInUrl"),
+        ("fullname", "fullName"),
+        ("-", None),
+        ("", None),
+        ("none", None),
+        ("unmappedFields", None),
+    ],
+)
+def test_parse_field_accepts_field_names_in_any_case_and_words_for_unmapped(
+    typed: str, field: str | None
+) -> None:
+    assert parse_field(typed) == field
+
+
+def test_parse_field_names_a_word_that_is_no_field() -> None:
+    with pytest.raises(ValueError, match="'notAField' is not a TitanX field; type \\? to list"):
+        parse_field("notAField")
+
+
+def test_apply_edit_moves_a_field_and_unmaps_the_column_that_had_it() -> None:
+    m = contacts_mapping()
+    said = apply_edit(m, 7, "phone2")
+    assert m.columns[6].field == "phone2" and m.columns[6].method == "override"
+    assert m.columns[4].field is None  # one column per field
+    assert m.columns[4].unmapped_key == "Mobile"  # so it is still sent, under its header
+    assert said == "column 7 'Lead Source' → phone2; column 5 'Mobile' is now unmapped"
+
+
+def test_apply_edit_leaves_a_column_unmapped() -> None:
+    m = contacts_mapping()
+    assert apply_edit(m, 6, None) == "column 6 'Job Title' → unmappedFields"
+    assert m.columns[5].field is None and m.columns[5].unmapped_key == "Job Title"
+    assert [c.header for c in m.unmapped()] == ["Job Title", "Lead Source"]
+
+
+@pytest.mark.parametrize("column", [0, 8, 99])
+def test_apply_edit_refuses_a_column_that_does_not_exist(column: int) -> None:
+    m = contacts_mapping()
+    with pytest.raises(ValueError, match=f"there is no column {column}; columns are 1 to 7"):
+        apply_edit(m, column, "phone")
+    assert [c.field for c in m.columns] == [c.field for c in contacts_mapping().columns]
+
+
+# -- review_mapping ----------------------------------------------------------------------------
+
+
+def test_enter_accepts_the_mapping_unchanged() -> None:
+    m = contacts_mapping()
+    changed, out = review(m, "\n")
+    assert changed is False
+    assert "  7  Lead Source" in out and "→ (unmappedFields)" in out
+    assert HELP in out and out.endswith(PROMPT)
+    assert [c.field for c in m.columns] == [c.field for c in contacts_mapping().columns]
+
+
+def test_an_edit_redraws_the_table_and_reports_a_change() -> None:
+    m = contacts_mapping()
+    changed, out = review(m, "7=Phone3\n\n")
+    assert changed is True
+    assert m.columns[6].field == "phone3"
+    assert "column 7 'Lead Source' → phone3" in out
+    assert out.count(HELP) == 2  # drawn again after the change
+    after = out.split("column 7 'Lead Source' → phone3")[1]
+    assert "→ phone3" in after and "override" in after
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("hello", "Did not understand 'hello'. Type e.g. 7=phone2 or 7=-"),
+        ("99=phone", "there is no column 99; columns are 1 to 7"),
+        ("3=notAField", "'notAField' is not a TitanX field; type ? to list them"),
+        ("7=phone 2", "Did not understand '7=phone 2'"),
+    ],
+)
+def test_wrong_input_gets_a_message_and_the_prompt_again(typed: str, message: str) -> None:
+    m = contacts_mapping()
+    changed, out = review(m, f"{typed}\n\n")
+    assert changed is False
+    assert message in out
+    assert out.count(PROMPT) == 2
+    assert out.count(HELP) == 1  # the table is not redrawn for a mistake
+    assert [c.field for c in m.columns] == [c.field for c in contacts_mapping().columns]
+
+
+def test_question_mark_lists_every_field_and_the_pseudo_fields() -> None:
+    _, out = review(contacts_mapping(), "?\n\n")
+    listed = out.split(PROMPT)[1].splitlines()
+    assert [line.split()[0] for line in listed if line] == [
+        *(f.name for f in ALL_FIELDS),
+        "fullName",
+        "-",
+    ]
+    assert out.count(HELP) == 1
+
+
+def test_fields_help_has_one_line_per_field_plus_full_name_and_dash() -> None:
+    lines = fields_help().splitlines()
+    assert len(lines) == len(ALL_FIELDS) + 2 == 59
+    assert [line.split()[0] for line in lines[-2:]] == ["fullName", "-"]
+
+
+@pytest.mark.parametrize("typed", ["q\n", "Q\n", "quit\n"])
+def test_q_cancels_with_exit_code_8(typed: str) -> None:
+    with pytest.raises(ReviewCancelled) as info:
+        review(contacts_mapping(), typed)
+    assert info.value.exit_code == ExitCode.CANCELLED == 8
+    assert "nothing was sent" in info.value.message
+
+
+def test_end_of_input_cancels_instead_of_looping() -> None:
+    with pytest.raises(ReviewCancelled, match="end of input"):
+        review(contacts_mapping(), "hello\n")  # then EOF
+
+
+def test_the_table_and_help_fit_an_80_column_terminal() -> None:
+    m = contacts_mapping()
+    m.columns[6].header = "A very long column header that goes on and on"
+    m.columns[6].sample = "a sample value that is also much longer than the room for it"
+    m.columns[2].review = True
+    m.columns[2].reason = "looks like an email but the header says otherwise, " * 3
+    m.notes.append("Looks like an export from HubSpot; using its header meanings. " * 2)
+    _, out = review(m, "\n", width=80)
+    assert max(len(line) for line in out.splitlines()) <= 79
+    assert "A very long…" in out
+
+
+def test_without_a_width_the_table_keeps_its_full_layout() -> None:
+    table = mapping_table(contacts_mapping(), PLAIN, threshold=0.6)
+    head = table.splitlines()[0]
+    assert head.index("Sample") - head.index("Column") == 30  # 28 + 2
+    assert head.index("→ Field") - head.index("Sample") == 26  # 24 + 2
+
+
+def test_a_very_narrow_terminal_drops_the_sample_column() -> None:
+    table = mapping_table(contacts_mapping(), PLAIN, threshold=0.6, width=60)
+    assert "Sample" not in table and "sample of" not in table
+    assert "Lead Source" in table and "→ (unmappedFields)" in table
+
+
+def test_colours_mark_review_unmapped_and_header_rows() -> None:
+    m = contacts_mapping()
+    m.columns[5].review = True
+    table = mapping_table(m, Style(True), threshold=0.6)
+    lines = table.splitlines()
+    assert lines[0].startswith("\x1b[1m")  # bold header
+    assert lines[6].startswith("\x1b[33m") and "← review" in lines[6]  # yellow review row
+    assert lines[7].startswith("\x1b[2m")  # dim unmapped row
+    assert "\x1b[32mRequired fields: all mapped" in table
+
+
+def test_missing_required_fields_are_named_under_the_table() -> None:
+    m = contacts_mapping()
+    apply_edit(m, 2, None)
+    table = mapping_table(m, PLAIN, threshold=0.6)
+    assert "Missing required: lastName" in table
+
+
+def test_terminal_width_reads_a_real_terminal_and_not_a_string_buffer() -> None:
+    assert terminal_width(io.StringIO()) is None
+    leader, follower = os.openpty()
+    try:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 97, 0, 0))
+        with open(follower, "w", closefd=False) as stream:
+            assert terminal_width(stream) == 97
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+
+# -- plan ------------------------------------------------------------------------------------
+
+
+def prepared(status: str | None, reason: str = "", phones: int = 1) -> PreparedRow:
+    return PreparedRow(0, 2, "k", {}, status, reason, phones)
+
+
+def test_make_plan_counts_rows_batches_phones_and_credits() -> None:
+    rows = (
+        [prepared(None, phones=2)] * 5
+        + [prepared("skipped", "no valid US phone: '123' is too short")] * 2
+        + [prepared("skipped", "missing lastName")]
+        + [prepared("duplicate", "same as row 2")]
+    )
+    plan = make_plan(rows, batch_size=2, cost_per_phone=Decimal("0.05"))
+    assert plan == Plan(
+        to_send=5,
+        skipped=3,
+        duplicates=1,
+        batches=3,
+        phones=10,
+        estimated_credits=Decimal("0.50"),
+        skip_reasons=[("no valid US phone", 2), ("missing lastName", 1)],
+        rows=9,
+    )
+    text = plan_text(plan)
+    assert text.splitlines() == [
+        "Ready to send 5 contacts (of 9 rows) in 3 batches, 10 phone numbers.",
+        "Skipped, not sent (TitanX would reject them): 3",
+        "         2  no valid US phone",
+        "         1  missing lastName",
+        "Duplicates, not sent (they would be charged twice): 1",
+        "Estimated credits: 0.5",
+    ]
+
+
+def test_plan_with_unknown_price_says_how_to_learn_it() -> None:
+    plan = make_plan([prepared(None)], batch_size=1000, cost_per_phone=None)
+    text = plan_text(plan)
+    assert "in 1 batch," in text
+    assert "Estimated credits: unknown (csvscore learns TitanX's price per phone" in text
+    assert "Skipped" not in text and "Duplicates" not in text
+
+
+def test_plan_with_nothing_to_send_has_no_batches() -> None:
+    plan = make_plan([prepared("skipped", "missing firstName")], 1000, Decimal("0.05"))
+    assert (plan.to_send, plan.batches, plan.phones, plan.estimated_credits) == (0, 0, 0, 0)
+
+
+# -- confirm -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "default", "answer"),
+    [
+        ("y\n", False, True),
+        ("YES\n", False, True),
+        ("n\n", True, False),
+        ("\n", False, False),
+        ("\n", True, True),
+        ("maybe\nno\n", True, False),
+    ],
+)
+def test_confirm(typed: str, default: bool, answer: bool) -> None:
+    out = io.StringIO()
+    got = confirm("Send 3 contacts?", stdin=io.StringIO(typed), stdout=out, default=default)
+    assert got is answer
+    assert out.getvalue().startswith("Send 3 contacts? " + ("[Y/n]" if default else "[y/N]"))
+    assert ("Please answer y or n." in out.getvalue()) == typed.startswith("maybe")
+
+
+def test_confirm_at_end_of_input_cancels() -> None:
+    with pytest.raises(ReviewCancelled):
+        confirm("Send?", stdin=io.StringIO(""), stdout=io.StringIO())

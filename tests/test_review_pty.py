@@ -1,0 +1,413 @@
+"""The real `csvscore score` review, driven through a pseudo-terminal as a person would use it.
+
+Each test starts the installed program (`python -m csvscore`) under pexpect with its own config
+and state folders, types what a person would type, and checks both the screen and what happened
+on disk (result workbook, remembered mappings, journals) and, where it matters, on the wire (a
+sandbox served from this test process on 127.0.0.1, so its received requests can be counted).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pexpect
+import pytest
+
+from csvscore.errors import ExitCode
+from csvscore.review import PROMPT
+from csvscore.sandbox import Sandbox
+from tests.support import sheet_rows, write_contacts
+
+MakeSandbox = Callable[..., Sandbox]
+
+SEND = re.compile(r"Send (\d+) contacts to TitanX now\? \[y/N\] ")
+REMEMBER = "Remember this mapping for files with the same columns? [Y/n] "
+TIMEOUT = 10  # an upper bound for one screen to appear, not a wait: expect returns at once
+
+
+@pytest.fixture
+def environ(tmp_path: Path) -> dict[str, str]:
+    """A person's terminal: no CI, no key, plain text, csvscore's folders inside tmp_path."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CI", "TITANX_API_KEY", "TITANX_BASE_URL", "COLUMNS", "LINES")
+    }
+    env.update(
+        CSVSCORE_STATE_DIR=str(tmp_path / "state"),
+        CSVSCORE_CONFIG_DIR=str(tmp_path / "config"),
+        CSVSCORE_KEYRING="0",
+        NO_COLOR="1",
+        TERM="xterm",
+    )
+    return env
+
+
+def spawn(args: list[str], environ: dict[str, str], cwd: Path) -> pexpect.spawn:
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "csvscore", *args],
+        env=environ,
+        cwd=str(cwd),
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        dimensions=(50, 120),
+    )
+
+
+def finish(child: pexpect.spawn) -> tuple[int | None, str]:
+    """Wait for the end; return the exit status and what was shown after the last expect."""
+    child.expect(pexpect.EOF)
+    rest = child.before
+    child.close()
+    return child.exitstatus, rest
+
+
+def remembered_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "config" / "mappings").glob("*.yaml"))
+
+
+def journals(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "state").rglob("*.sqlite"))
+
+
+def write_no_last_name(path: Path) -> Path:
+    """A file whose last names sit under a header nothing recognises ("Kin")."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["First Name", "Kin", "Email", "Phone Number", "Lead Source"])
+        w.writerow(["Ann", "Lee", "ann@example.com", "(415) 555-0134", "Webinar"])
+        w.writerow(["Bo", "Park", "bo@example.com", "(212) 555-0101", "Ads"])
+    return path
+
+
+def test_accept_confirm_and_remember_then_the_next_file_uses_the_remembered_mapping(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    first = write_contacts(tmp_path / "monday.csv", 3)
+    child = spawn(["score", first.name, "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    screen = child.before
+    assert "monday.csv: 3 rows, 7 columns" in screen
+    assert re.search(r"\b7\s+Lead Source\s+Webinar\s+→ \(unmappedFields\)", screen)
+    assert re.search(r"\b5\s+Mobile Phone\s+\(646\) 555-0137\s+→ phone\s", screen)
+    assert "Required fields: all mapped" in screen
+    child.sendline("")
+    child.expect(SEND)
+    assert child.match.group(1) == "3"
+    assert "Ready to send 3 contacts (of 3 rows) in 1 batch, 6 phone numbers." in child.before
+    assert "Estimated credits: 0.3" in child.before  # the sandbox's 0.05 per phone
+    child.sendline("y")
+    child.expect_exact(REMEMBER)
+    child.sendline("y")
+    child.expect("Remembered: (.+\\.yaml)")
+    code, rest = finish(child)
+    assert code == ExitCode.OK, rest
+    assert "accepted 3, rejected 0" in rest
+    assert [r["TitanX Status"] for r in sheet_rows(tmp_path / "monday.scored.xlsx", "Results")] == [
+        "accepted"
+    ] * 3
+    [saved] = remembered_files(tmp_path)
+    assert "firstName" in saved.read_text(encoding="utf-8")
+
+    second = write_contacts(tmp_path / "tuesday.csv", 5)  # other rows, the same columns
+    child = spawn(["score", second.name, "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    screen = child.before
+    assert f"Used the mapping remembered for these headers: {saved}" in screen
+    assert re.search(r"\b2\s+Last Name\s+Lee\s+→ lastName\s+1\.00\s+remembered", screen)
+    assert re.search(r"\b7\s+Lead Source\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+remembered", screen)
+    child.sendline("")
+    child.expect(SEND)
+    child.sendline("y")
+    code, rest = finish(child)
+    assert code == ExitCode.OK, rest
+    assert "Remember this mapping" not in rest  # nothing new to remember
+    assert (tmp_path / "tuesday.scored.xlsx").is_file()
+    assert remembered_files(tmp_path) == [saved]
+
+
+def test_wrong_input_is_explained_and_asked_again_then_a_column_is_unmapped(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    write_contacts(tmp_path / "c.csv", 2)
+    child = spawn(["score", "c.csv", "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    for typed, message in [
+        ("hello", "Did not understand 'hello'. Type e.g. 7=phone2 or 7=-"),
+        ("99=phone", "there is no column 99; columns are 1 to 7"),
+        ("3=notAField", "'notAField' is not a TitanX field; type ? to list them"),
+    ]:
+        child.sendline(typed)
+        child.expect_exact(message)
+        child.expect_exact(PROMPT)
+        assert "Column" not in child.before  # just the message, not the table again
+    child.sendline("3=-")
+    child.expect_exact("column 3 'Email' → unmappedFields")
+    child.expect_exact(PROMPT)
+    assert re.search(r"\b3\s+Email\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+override", child.before)
+    assert "Unmapped, sent in unmappedFields (2): Email, Lead Source" in child.before
+    child.sendline("?")
+    child.expect_exact(PROMPT)
+    listed = child.before
+    for line in ("firstName ", "phone2 ", "fsTotalCalls ", "unmappedFields ", "fullName "):
+        assert f"\n{line}" in listed
+    child.sendline("q")
+    code, rest = finish(child)
+    assert code == ExitCode.CANCELLED
+    assert "nothing was sent" in rest
+    assert not (tmp_path / "c.scored.xlsx").exists()
+    assert remembered_files(tmp_path) == [] and journals(tmp_path) == []
+
+
+def test_ctrl_c_at_the_mapping_prompt_exits_130_and_sends_nothing(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
+) -> None:
+    sb = make_sandbox()
+    write_contacts(tmp_path / "c.csv", 2)
+    environ["TITANX_API_KEY"] = sb.api_key
+    child = spawn(["score", "c.csv", "--base-url", sb.url], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendcontrol("c")
+    child.expect_exact("Interrupted.")
+    code, _ = finish(child)
+    assert code == ExitCode.INTERRUPTED == 130
+    assert sb.state.requests == []  # not even a key check reached the API
+    assert not (tmp_path / "c.scored.xlsx").exists()
+    assert journals(tmp_path) == [] and remembered_files(tmp_path) == []
+
+
+def test_ctrl_c_at_the_send_question_sends_nothing(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
+) -> None:
+    sb = make_sandbox()
+    write_contacts(tmp_path / "c.csv", 2)
+    environ["TITANX_API_KEY"] = sb.api_key
+    child = spawn(["score", "c.csv", "--base-url", sb.url], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect(SEND)
+    child.sendcontrol("c")
+    code, _ = finish(child)
+    assert code == ExitCode.INTERRUPTED
+    assert sb.state.requests == []
+    assert not (tmp_path / "c.scored.xlsx").exists() and journals(tmp_path) == []
+
+
+def test_answering_no_at_send_exits_8_and_sends_nothing(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
+) -> None:
+    sb = make_sandbox()
+    write_contacts(tmp_path / "c.csv", 4)
+    environ["TITANX_API_KEY"] = sb.api_key
+    child = spawn(["score", "c.csv", "--base-url", sb.url], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect(SEND)
+    # No figure from an earlier run: the real API's price is not known yet, and it says so.
+    assert "Estimated credits: unknown" in child.before
+    child.sendline("n")
+    code, rest = finish(child)
+    assert code == ExitCode.CANCELLED == 8
+    assert "nothing was sent" in rest
+    assert sb.state.requests == []
+    assert not (tmp_path / "c.scored.xlsx").exists()
+    assert journals(tmp_path) == [] and remembered_files(tmp_path) == []
+
+
+def test_end_of_input_at_the_mapping_prompt_cancels(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    write_contacts(tmp_path / "c.csv", 2)
+    child = spawn(["score", "c.csv", "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendeof()
+    code, rest = finish(child)
+    assert code == ExitCode.CANCELLED
+    assert "end of input" in rest
+    assert not (tmp_path / "c.scored.xlsx").exists()
+
+
+def test_a_missing_last_name_is_named_and_asked_for_until_a_column_is_mapped(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    write_no_last_name(tmp_path / "n.csv")
+    child = spawn(["score", "n.csv", "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    assert "Missing required: lastName" in child.before
+    for _ in range(2):  # Enter does not get past a missing required field
+        child.sendline("")
+        child.expect_exact("Nothing maps to lastName")
+        child.expect_exact(PROMPT)
+        assert "Missing required: lastName" in child.before
+    child.sendline("2=lastname")
+    child.expect_exact("column 2 'Kin' → lastName")
+    child.expect_exact(PROMPT)
+    assert "Required fields: all mapped" in child.before
+    child.sendline("")
+    child.expect(SEND)
+    assert child.match.group(1) == "2"
+    child.sendline("y")
+    child.expect_exact(REMEMBER)
+    child.sendline("n")
+    code, rest = finish(child)
+    assert code == ExitCode.OK, rest
+    rows = sheet_rows(tmp_path / "n.scored.xlsx", "Results")
+    assert [r["TitanX Status"] for r in rows] == ["accepted", "accepted"]
+    assert remembered_files(tmp_path) == []  # the person said no
+
+
+def test_a_missing_last_name_can_be_left_with_q(tmp_path: Path, environ: dict[str, str]) -> None:
+    write_no_last_name(tmp_path / "n.csv")
+    child = spawn(["score", "n.csv", "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect_exact("Nothing maps to lastName")
+    child.expect_exact(PROMPT)
+    child.sendline("q")
+    code, _ = finish(child)
+    assert code == ExitCode.CANCELLED
+    assert not (tmp_path / "n.scored.xlsx").exists()
+
+
+# -- no person at the terminal: never a prompt, never a wait ---------------------------------
+
+
+def run_piped(
+    args: list[str], environ: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "csvscore", *args],
+        env=environ,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a prompt would block on nothing and fail here instead of hanging CI
+        check=False,
+    )
+
+
+def assert_never_asked(text: str) -> None:
+    assert PROMPT not in text and "[y/N]" not in text and "[Y/n]" not in text
+
+
+def test_without_a_terminal_score_runs_through_without_asking(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    write_contacts(tmp_path / "c.csv", 3)
+    r = run_piped(["score", "c.csv", "--sandbox"], environ, tmp_path)
+    assert r.returncode == ExitCode.OK, r.stderr
+    assert_never_asked(r.stdout + r.stderr)
+    assert (tmp_path / "c.scored.xlsx").is_file()
+    assert remembered_files(tmp_path) == []  # only a person can ask to remember
+
+
+def test_without_a_terminal_a_missing_required_field_is_one_error_line(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    write_no_last_name(tmp_path / "n.csv")
+    r = run_piped(["score", "n.csv", "--sandbox"], environ, tmp_path)
+    assert r.returncode == ExitCode.BAD_INPUT
+    assert_never_asked(r.stdout + r.stderr)
+    [line] = r.stderr.splitlines()
+    assert line.startswith("Error: no column maps to lastName")
+    assert "2 'Kin'" in line  # names the columns that could hold it
+    assert not (tmp_path / "n.scored.xlsx").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra_args", "extra_env"),
+    [(["--yes"], {}), (["--json"], {}), ([], {"CI": "true"})],
+    ids=["--yes", "--json", "CI"],
+)
+def test_on_a_terminal_yes_json_and_ci_never_prompt(
+    tmp_path: Path, environ: dict[str, str], extra_args: list[str], extra_env: dict[str, str]
+) -> None:
+    write_contacts(tmp_path / "c.csv", 2)
+    child = spawn(
+        ["score", "c.csv", "--sandbox", *extra_args], dict(environ, **extra_env), tmp_path
+    )
+    code, screen = finish(child)
+    assert code == ExitCode.OK, screen
+    assert_never_asked(screen)
+    assert (tmp_path / "c.scored.xlsx").is_file()
+    if "--json" in extra_args:
+        summary = json.loads(screen[screen.index("{") : screen.rindex("}") + 1])
+        assert summary["accepted"] == 2 and summary["exit_code"] == 0
+
+
+def test_on_a_terminal_yes_with_a_missing_field_fails_instead_of_asking(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    write_no_last_name(tmp_path / "n.csv")
+    child = spawn(["score", "n.csv", "--sandbox", "--yes"], environ, tmp_path)
+    code, screen = finish(child)
+    assert code == ExitCode.BAD_INPUT
+    assert_never_asked(screen)
+    assert "Error: no column maps to lastName" in screen
+
+
+# -- known CLI bug (reported to the lead; the fix flips this test) ---------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cli_score.score_one prints mapping notes on stderr and the review table shows "
+    "them again: interactive runs show each note twice",
+)
+def test_each_mapping_note_is_shown_once_at_the_review(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    src = Path(__file__).parent.parent / "fixtures" / "exports" / "hubspot.csv"
+    (tmp_path / "hubspot.csv").write_bytes(src.read_bytes())
+    child = spawn(["score", "hubspot.csv", "--sandbox"], environ, tmp_path)
+    child.expect_exact(PROMPT)
+    screen = child.before
+    child.sendline("q")
+    finish(child)
+    assert screen.count("Looks like an export from HubSpot") == 1
+
+
+# -- the README's picture is made from this same screen --------------------------------------
+
+
+def _picture_module() -> Any:
+    path = Path(__file__).parent.parent / "docs" / "make_review_picture.py"
+    spec = importlib.util.spec_from_file_location("make_review_picture", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_review_picture_is_drawn_from_the_real_screen(tmp_path: Path) -> None:
+    picture = _picture_module()
+    out = tmp_path / "review.svg"
+    assert picture.main(["-o", str(out), "--columns", "100"]) == 0
+    svg = ElementTree.parse(out).getroot()
+    text = " ".join("".join(t.itertext()) for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    assert "hubspot.csv: 10 rows, 33 columns" in text
+    assert re.search(r"First Name\s+Avery\s+→ firstName", text)
+    assert PROMPT.strip() in text
+    assert 'class="b"' in out.read_text(encoding="utf-8")  # the bold table header survived
+
+
+def test_the_picture_lays_text_out_as_a_terminal_does() -> None:
+    picture = _picture_module()
+    lines = picture.render_cells("ab\x1b[1;32mcd\x1b[0m\r\nxyz\rQ\n123456", columns=4)
+    text = ["".join(ch for ch, _ in line) for line in lines]
+    assert text == ["abcd", "Qyz", "1234", "56"]  # CR returns, the edge wraps
+    assert lines[0][2][1] == picture.Look(fg=picture.PALETTE[2], bold=True)
+    assert lines[1][0][1] == picture.Look()
