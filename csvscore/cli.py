@@ -6,6 +6,8 @@ Exit codes are :class:`csvscore.errors.ExitCode` (README, "Exit codes").
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import sys
@@ -94,12 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"csvscore {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    # --debug is accepted after the command too (`csvscore map f.csv --debug`), as the error
+    # messages suggest; SUPPRESS keeps a subcommand from resetting the top-level value.
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    add = functools.partial(sub.add_parser, parents=[common])
 
-    p = sub.add_parser("fields", help="list the TitanX contact fields and what goes in each")
+    p = add("fields", help="list the TitanX contact fields and what goes in each")
     p.set_defaults(func=cmd_fields)
 
-    p = sub.add_parser("map", help="show how a file's columns map to TitanX fields")
+    p = add("map", help="show how a file's columns map to TitanX fields")
     p.add_argument("file", type=Path, help="CSV, TSV, TXT, XLSX, XLSM, XLS or ODS export")
     _add_read_options(p)
     _add_map_options(p)
@@ -107,45 +116,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=cmd_map)
 
-    p = sub.add_parser("score", help="score a file's contacts with TitanX and write a workbook")
+    p = add("score", help="score a file's contacts with TitanX and write a workbook")
     p.add_argument("file", type=Path, help="CSV, TSV, TXT, XLSX, XLSM, XLS or ODS export")
     _add_score_options(p)
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser(
-        "drop", help="score dropped files one by one, open the results (used by the shortcut)"
-    )
+    p = add("drop", help="score dropped files one by one, open the results (used by the shortcut)")
     # nargs="*": a double-click with no files must reach run_drop (which asks for files)
     # instead of dying in argparse as the window closes.
-    p.add_argument("files", type=Path, nargs="*", metavar="FILE")
+    p.add_argument(
+        "files", type=Path, nargs="*", metavar="FILE", help="files to score (none: asks for them)"
+    )
     _add_score_options(p)
     p.add_argument("--no-wait", action="store_true", help="do not wait for Enter at the end")
     p.set_defaults(func=cmd_drop)
 
-    p = sub.add_parser("login", help="store your TitanX API key (checked first)")
+    p = add("login", help="store your TitanX API key (checked first)")
     p.add_argument("--key-stdin", action="store_true", help="read the key from standard input")
     p.add_argument("--base-url", help="API base URL to check the key against")
     p.set_defaults(func=cmd_login)
 
-    p = sub.add_parser("logout", help="remove the stored API key")
+    p = add("logout", help="remove the stored API key")
     p.set_defaults(func=cmd_logout)
 
-    p = sub.add_parser("account", help="credits remaining and rate limits")
+    p = add("account", help="credits remaining and rate limits")
     p.add_argument("--base-url", help="API base URL")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_account)
 
-    p = sub.add_parser("mappings", help="list, show or forget remembered mappings")
+    p = add("mappings", help="list, show or forget remembered mappings")
     msub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
-    msub.add_parser("list", help="list remembered mappings").set_defaults(func=cmd_mappings_list)
-    q = msub.add_parser("show", help="print one remembered mapping")
+    madd = functools.partial(msub.add_parser, parents=[common])
+    madd("list", help="list remembered mappings").set_defaults(func=cmd_mappings_list)
+    q = madd("show", help="print one remembered mapping")
     q.add_argument("name", help="its name (signature) or a unique prefix")
     q.set_defaults(func=cmd_mappings_show)
-    q = msub.add_parser("forget", help="delete one remembered mapping")
+    q = madd("forget", help="delete one remembered mapping")
     q.add_argument("name", help="its name (signature) or a unique prefix")
     q.set_defaults(func=cmd_mappings_forget)
 
-    p = sub.add_parser("install-shortcut", help="put a drag-and-drop shortcut on your Desktop")
+    p = add("install-shortcut", help="put a drag-and-drop shortcut on your Desktop")
     p.add_argument("--dir", type=Path, help="folder to put it in (default: your Desktop)")
     p.set_defaults(func=cmd_install_shortcut)
     return parser
@@ -158,7 +168,12 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--sandbox", action="store_true", help="use the built-in API simulator (free)")
     g.add_argument("--base-url", help="API base URL (default: TITANX_BASE_URL or TitanX's)")
     g.add_argument("--dry-run", action="store_true", help="do everything except sending")
-    g.add_argument("--scoring-type", choices=("lightning", "titan"), default="lightning")
+    g.add_argument(
+        "--scoring-type",
+        choices=("lightning", "titan"),
+        default="lightning",
+        help="TitanX scoring type (default lightning)",
+    )
     g.add_argument("--batch-size", type=int, default=1000, help="contacts per request (max 1000)")
     g.add_argument("--workers", type=int, help="requests in flight at once (default 4)")
     g.add_argument("--send-invalid", action="store_true", help="also send rows TitanX would reject")
@@ -288,7 +303,12 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     parser = build_parser()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        args = parser.parse_args(argv)
+        try:
+            # argparse prints --help/--version itself: point it at this call's streams.
+            with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
+                args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help / --version (bad options raise UsageError)
+            return int(exc.code or 0)
         if not getattr(args, "func", None):
             parser.print_help(env.stdout)
             return ExitCode.BAD_INPUT

@@ -108,9 +108,11 @@ def cmd_mappings_list(args: argparse.Namespace, env: Env) -> int:
     if not items:
         print("No remembered mappings yet.", file=env.stdout)
     for m in items:
+        count = "?" if m.column_count is None else m.column_count
+        problem = f"  ({m.problem})" if m.problem else ""
         print(
-            f"{m.signature[:12]}  {m.column_count:>3} columns  saved {m.saved_at}  "
-            f"from {m.source_file}",
+            f"{m.signature[:12]}  {count:>3} columns  saved {m.saved_at}  "
+            f"from {m.source_file}{problem}",
             file=env.stdout,
         )
     return ExitCode.OK

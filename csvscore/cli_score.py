@@ -56,8 +56,9 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
     warn_problems(mapped.table, env)
     interactive = env.interactive and not args.yes and not args.json
     out_style = style_for(env.stdout, env.environ)
-    for note in mapped.mapping.notes:
-        print(note, file=env.stderr)
+    if not interactive:  # the review table lists the mapping's notes itself
+        for note in mapped.mapping.notes:
+            print(note, file=env.stderr)
     changed = False
     if interactive:
         from csvscore.render import describe_table

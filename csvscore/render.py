@@ -108,7 +108,10 @@ def _fit(text: str, width: int | None) -> list[str]:
     """``text`` as lines no longer than ``width`` (one line when width is None)."""
     if width is None or len(text) < width:
         return [text]
-    return textwrap.wrap(text, width - 1, subsequent_indent="  ", break_on_hyphens=False)
+    # Paths and URLs stay whole (copy-paste beats a tidy margin).
+    return textwrap.wrap(
+        text, width - 1, subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+    )
 
 
 def mapping_table(

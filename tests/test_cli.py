@@ -79,11 +79,6 @@ def test_python_dash_m_csvscore_prints_the_version() -> None:
     assert r.stdout == f"csvscore {__version__}\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.main lets argparse print --version/--help on sys.stdout and raise SystemExit "
-    "instead of writing to env.stdout and returning 0",
-)
 @pytest.mark.parametrize("argv", [["--version"], ["map", "--help"]])
 def test_version_and_help_go_to_the_given_stdout_and_return_0(argv: list[str]) -> None:
     out, err = io.StringIO(), io.StringIO()
@@ -141,10 +136,6 @@ def test_every_command_has_help_text() -> None:
             assert entry.help and entry.help != argparse.SUPPRESS, f"{path} has no help"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.build_parser: `--scoring-type` (score, drop) and drop's FILE have no help",
-)
 def test_every_option_and_argument_has_help_text() -> None:
     missing = [
         f"{path}: {'/'.join(action.option_strings) or action.dest}"
@@ -309,11 +300,6 @@ def test_debug_before_the_command_shows_a_traceback(
     assert r.err.splitlines()[-1].startswith("Error: ") and "file not found" in r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.build_parser: --debug is only a top-level option, so `csvscore map FILE "
-    "--debug` (as the error message suggests) is refused as an unrecognized argument",
-)
 def test_debug_after_the_command_shows_a_traceback(tmp_path: Path, environ: dict[str, str]) -> None:
     r = run_cli(["map", tmp_path / "nope.csv", "--debug"], environ)
     assert "Traceback (most recent call last)" in r.err
@@ -372,11 +358,6 @@ def test_a_remembered_mapping_is_used_and_said_unless_no_remembered(
     assert "remembered" not in {c["method"] for c in obj["columns"]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli_account.cmd_mappings_list formats column_count with :>3, which is None for "
-    "an unreadable remembered file: TypeError instead of a listing",
-)
 def test_mappings_list_shows_an_unreadable_remembered_file(
     contacts: Path, environ: dict[str, str]
 ) -> None:

@@ -124,7 +124,9 @@ def test_accept_confirm_and_remember_then_the_next_file_uses_the_remembered_mapp
     child = spawn(["score", second.name, "--sandbox"], environ, tmp_path)
     child.expect_exact(PROMPT)
     screen = child.before
-    assert f"Used the mapping remembered for these headers: {saved}" in screen
+    # The note may wrap at the terminal's width: compare with whitespace folded.
+    folded = " ".join(screen.split())
+    assert f"Used the mapping remembered for these headers: {saved}" in folded
     assert re.search(r"\b2\s+Last Name\s+Lee\s+→ lastName\s+1\.00\s+remembered", screen)
     assert re.search(r"\b7\s+Lead Source\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+remembered", screen)
     child.sendline("")
@@ -361,11 +363,6 @@ def test_on_a_terminal_yes_with_a_missing_field_fails_instead_of_asking(
 # -- known CLI bug (reported to the lead; the fix flips this test) ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli_score.score_one prints mapping notes on stderr and the review table shows "
-    "them again: interactive runs show each note twice",
-)
 def test_each_mapping_note_is_shown_once_at_the_review(
     tmp_path: Path, environ: dict[str, str]
 ) -> None:
