@@ -190,6 +190,11 @@ def _add_score_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="send a file again that was already sent with another mapping (charges again)",
     )
+    g.add_argument(
+        "--rescore",
+        action="store_true",
+        help="also send contacts already scored from another file (charges them again)",
+    )
     g.add_argument("--journal", type=Path, metavar="FILE", help="journal file (default: state dir)")
     g.add_argument("-y", "--yes", action="store_true", help="no review, no questions")
     g = p.add_argument_group("output")

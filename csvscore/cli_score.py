@@ -50,6 +50,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
         sandbox=args.sandbox,
         base_url=args.base_url,
         journal=args.journal,
+        rescore=args.rescore,
     )
     map_opts = map_options_from(args)
     mapped = map_file(path, read_options_from(args), map_opts, env=env.environ)
@@ -93,7 +94,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
             f"{c.reason}",
             file=env.stderr,
         )
-    prepared = prepare(mapped, request)
+    prepared = prepare(mapped, request, env=env.environ)
     for note in prepared.notes:
         print(f"Note: {note}", file=env.stderr)
     cost = None if args.sandbox else estimate_cost_per_phone(env.environ)

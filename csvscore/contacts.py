@@ -311,16 +311,12 @@ def _prepare(
     for index, row in enumerate(table.rows):
         source_row = table.source_rows[index]
         key = own_keys[index] if own_keys is not None else f"{prefix}{source_row}"
-        contact, reasons, row_notes, sent, us_count = _build_contact(row, plan, key)
+        contact, reasons, row_notes, _sent, us_count = _build_contact(row, plan, key)
         status: str | None = None
         if reasons and not send_invalid:
             status = SKIPPED
         else:
-            identity = (
-                " ".join(contact.get("firstName", "").split()).casefold(),
-                " ".join(contact.get("lastName", "").split()).casefold(),
-                frozenset(sent),
-            )
+            identity = _identity(contact)
             if identity == ("", "", frozenset()):
                 pass  # nothing to compare: an empty row is not a copy of another
             elif identity in originals:
@@ -344,6 +340,23 @@ def _prepare(
             )
         )
     return out
+
+
+def _identity(contact: dict[str, Any]) -> tuple[str, str, frozenset[str]]:
+    """Who a contact is, for "is this the same contact?": name (case and spaces folded) and
+    the set of phone numbers sent (E.164, so formatting differences do not matter)."""
+    return (
+        " ".join(str(contact.get("firstName", "")).split()).casefold(),
+        " ".join(str(contact.get("lastName", "")).split()).casefold(),
+        frozenset(str(contact[s]) for s in PHONE_SLOTS if contact.get(s)),
+    )
+
+
+def identity_hash(contact: dict[str, Any]) -> str:
+    """A stable digest of :func:`_identity`, for recognising a contact across files."""
+    first, last, phones = _identity(contact)
+    raw = "\x1f".join([first, last, *sorted(phones)])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def _build_contact(

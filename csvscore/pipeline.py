@@ -18,14 +18,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from csvscore import remembered, settings
-from csvscore.contacts import PreparedRow, file_fingerprint, prepare_rows
-from csvscore.errors import MappingError
+from csvscore.contacts import PreparedRow, file_fingerprint, identity_hash, prepare_rows
+from csvscore.errors import InputError, MappingError
 from csvscore.journal import Journal
+from csvscore.ledger import Ledger, ledger_path
 from csvscore.mapping import Mapping
 from csvscore.mapping_file import Overrides, header_signature, load_overrides
 from csvscore.matcher import DEFAULT_THRESHOLD, map_columns
+from csvscore.outcomes import utcnow
 from csvscore.reader import read_table
-from csvscore.results import RunResult
+from csvscore.results import ACCEPTED, DUPLICATE, UNCONFIRMED, RunResult
 from csvscore.submit import ProgressFn, ScoreOptions, journal_path, submit
 from csvscore.table import Table
 from csvscore.workbook import default_output_path, write_result
@@ -115,6 +117,7 @@ class ScoreRequest:
     sandbox: bool = False
     base_url: str | None = None
     journal: Path | None = None  # default: one per input content in the user's state dir
+    rescore: bool = False  # send contacts already charged from another file (the ledger)
 
 
 @dataclass
@@ -131,19 +134,89 @@ class Prepared:
     notes: list[str]  # file-level remarks (e.g. "customerContactId repeats: csvscore made keys")
 
 
-def prepare(mapped: MappedFile, request: ScoreRequest) -> Prepared:
-    """Fingerprint the input and build the contacts (no network)."""
-    fingerprint = file_fingerprint(mapped.table.path)
+# The columns csvscore adds to a result: a file that ends with them is one of our results.
+RESULT_COLUMNS = ["TitanX Status", "TitanX Reason", "TitanX Job ID", "TitanX Batch", "Source Row"]
+
+
+def prepare(
+    mapped: MappedFile, request: ScoreRequest, *, env: EnvMapping[str, str] = os.environ
+) -> Prepared:
+    """Fingerprint the input and build the contacts (no network).
+
+    Contacts already charged from another file are held back as duplicates (see
+    :mod:`csvscore.ledger`) unless ``request.rescore``.
+    """
+    table = mapped.table
+    if table.headers[-len(RESULT_COLUMNS) :] == RESULT_COLUMNS and not (
+        request.rescore or request.options.new_run
+    ):
+        raise InputError(
+            f"{table.path.name} is a csvscore result (it ends with the TitanX Status columns): "
+            "its rows were already sent and would be charged again. Put the rows to resend in "
+            "a new file without those columns, or use --rescore to send them anyway."
+        )
+    fingerprint = file_fingerprint(table.path)
     notes: list[str] = []
     rows = prepare_rows(
-        mapped.table,
+        table,
         mapped.mapping,
         fingerprint=fingerprint,
         send_invalid=request.send_invalid,
         keep_duplicates=request.keep_duplicates,
         notes=notes,
     )
+    if not request.rescore:
+        _hold_back_charged(rows, fingerprint, request, env, notes)
     return Prepared(fingerprint, rows, notes)
+
+
+def _ledger_path(request: ScoreRequest, env: EnvMapping[str, str]) -> Path:
+    return ledger_path(settings.state_dir(env=env), sandbox=request.sandbox)
+
+
+def _hold_back_charged(
+    rows: list[PreparedRow],
+    fingerprint: str,
+    request: ScoreRequest,
+    env: EnvMapping[str, str],
+    notes: list[str],
+) -> None:
+    path = _ledger_path(request, env)
+    if not path.exists():
+        return
+    candidates = {identity_hash(p.contact): p for p in rows if p.status is None}
+    with Ledger(path) as ledger:
+        charged = ledger.earlier(list(candidates), other_than=fingerprint)
+    for identity, charge in charged.items():
+        p = candidates[identity]
+        p.status = DUPLICATE
+        p.reason = f"{charge.reason()}; {p.reason}" if p.reason else charge.reason()
+    if charged:
+        notes.append(
+            f"{len(charged)} rows were already scored from other files and are not sent again "
+            "(status duplicate); --rescore sends them anyway"
+        )
+
+
+def _record_charged(
+    mapped: MappedFile,
+    prepared: Prepared,
+    result: RunResult,
+    request: ScoreRequest,
+    env: EnvMapping[str, str],
+) -> None:
+    """Remember every contact TitanX charged for (accepted, or in a job we know exists)."""
+    charged = [
+        (identity_hash(prepared.rows[r.index].contact), r.job_id)
+        for r in result.rows
+        if r.status == ACCEPTED or (r.status == UNCONFIRMED and r.job_id)
+    ]
+    if not charged:
+        return
+    name = mapped.table.path.name
+    now = utcnow()
+    with Ledger(_ledger_path(request, env)) as ledger:
+        ledger.record((ident, prepared.fingerprint, name, job, now) for ident, job in charged)
 
 
 def score_prepared(
@@ -193,6 +266,8 @@ def score_prepared(
             progress=progress,
             on_event=on_event,
         )
+    if not request.options.dry_run:
+        _record_charged(mapped, prepared, result, request, env)
     result.summary.notes.extend(prepared.notes)  # table and mapping notes have their own rows
     _record_last_seen(result, env)
     outputs = write_result(out, table, mapped.mapping, result, fmt=request.fmt)
@@ -227,7 +302,12 @@ def score_file(
     request = request or ScoreRequest()
     mapped = map_file(path, read, map_options, env=env)
     return score_prepared(
-        mapped, prepare(mapped, request), request, env=env, progress=progress, on_event=on_event
+        mapped,
+        prepare(mapped, request, env=env),
+        request,
+        env=env,
+        progress=progress,
+        on_event=on_event,
     )
 
 

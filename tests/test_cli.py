@@ -451,11 +451,6 @@ def test_score_with_a_refused_key_is_exit_3_and_never_prints_the_key(
 # -- charging twice by accident ----------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a result workbook (or its copy) dropped again is read from its Results sheet and "
-    "every accepted row would be sent and charged again",
-)
 def test_a_result_workbook_is_not_sent_again(
     contacts: Path, tmp_path: Path, environ: dict[str, str]
 ) -> None:

@@ -347,3 +347,46 @@ def test_json_summary_is_one_object(
     data = json.loads(r.out)
     assert data["accepted"] == 3 and data["exit_code"] == 0
     assert data["outputs"] == [str(tmp_path / "o.xlsx")]
+
+
+def test_contacts_already_charged_from_another_file_are_not_sent_again(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    first = write_contacts(tmp_path / "monday.csv", 6)
+    assert score(sb, first, tmp_path / "monday.xlsx", environ).code == ExitCode.OK
+    # A re-export: the same 6 people (other row order, other formatting) plus 2 new ones.
+    second = write_contacts(tmp_path / "tuesday.csv", 8)
+    text = second.read_text(encoding="utf-8").replace("(415) 555-", "415.555.")
+    second.write_text(text, encoding="utf-8")
+    out = tmp_path / "tuesday.xlsx"
+    r = score(sb, second, out, environ)
+    assert r.code == ExitCode.OK, r.err
+    rows = sheet_rows(out, "Results")
+    assert [x["TitanX Status"] for x in rows] == ["duplicate"] * 6 + ["accepted"] * 2
+    assert all(
+        "already scored" in x["TitanX Reason"] and "monday.csv" in x["TitanX Reason"]
+        for x in rows[:6]
+    )
+    assert set(sb.state.contact_id_counts().values()) == {1}
+    assert sum(len(q.contacts or []) for q in sb.state.score_requests) == 8
+
+    third = tmp_path / "wednesday.csv"
+    third.write_bytes(second.read_bytes() + b"\n")  # another file, same people
+    r = score(sb, third, tmp_path / "wed.xlsx", environ, "--rescore")
+    assert r.code == ExitCode.OK, r.err
+    assert statuses(tmp_path / "wed.xlsx") == ["accepted"] * 8
+
+
+def test_a_result_workbook_dropped_again_is_refused(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 3)
+    out = tmp_path / "c.scored.xlsx"
+    assert score(sb, src, out, environ).code == ExitCode.OK
+    r = score(sb, out, tmp_path / "again.xlsx", environ)
+    assert r.code == ExitCode.BAD_INPUT
+    assert r.err.count("\n") == 1 and "csvscore result" in r.err and "--rescore" in r.err
+    assert len(sb.state.score_requests) == 1
+    assert not (tmp_path / "again.xlsx").exists()
