@@ -30,7 +30,7 @@ from csvscore.reader import read_table
 from csvscore.results import ACCEPTED, DUPLICATE, UNCONFIRMED, RunResult
 from csvscore.submit import ProgressFn, ScoreOptions, journal_path, submit
 from csvscore.table import Table
-from csvscore.workbook import default_output_path, write_result
+from csvscore.workbook import RESULT_COLUMNS, default_output_path, write_result
 
 
 @dataclass
@@ -134,10 +134,6 @@ class Prepared:
     notes: list[str]  # file-level remarks (e.g. "customerContactId repeats: csvscore made keys")
 
 
-# The columns csvscore adds to a result: a file that ends with them is one of our results.
-RESULT_COLUMNS = ["TitanX Status", "TitanX Reason", "TitanX Job ID", "TitanX Batch", "Source Row"]
-
-
 def prepare(
     mapped: MappedFile, request: ScoreRequest, *, env: EnvMapping[str, str] = os.environ
 ) -> Prepared:
@@ -147,7 +143,8 @@ def prepare(
     :mod:`csvscore.ledger`) unless ``request.rescore``.
     """
     table = mapped.table
-    if table.headers[-len(RESULT_COLUMNS) :] == RESULT_COLUMNS and not (
+    # A file that ends with the columns csvscore adds is one of our own results.
+    if tuple(table.headers[-len(RESULT_COLUMNS) :]) == RESULT_COLUMNS and not (
         request.rescore or request.options.new_run
     ):
         raise InputError(
