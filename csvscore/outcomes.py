@@ -75,6 +75,16 @@ def dry_run_result(
     return rs.RunResult(rows=rows, batches=[], summary=summary)
 
 
+def local_row_results(rows: list[PreparedRow]) -> list[rs.RowResult]:
+    """Results of rows decided locally (skipped, duplicate) and in no batch: final at once."""
+    return [_row_result(p, None, "") for p in rows]
+
+
+def batch_row_results(prepared: list[PreparedRow], b: BatchRecord) -> list[rs.RowResult]:
+    """Results of a settled (answered or reconciled) batch's rows, as the final result has them."""
+    return [_row_result(prepared[i], b, "") for i in b.row_indexes]
+
+
 def _row_result(p: PreparedRow, b: BatchRecord | None, stop_reason: str) -> rs.RowResult:
     if b is None:
         if p.status is not None:  # skipped or duplicate: decided locally, never sent

@@ -232,12 +232,15 @@ def _check_contact(i: int, contact: Any) -> None:
             raise BadRequest(f"contacts[{i}].{key} must be a string")
 
 
-def rejection_reason(contact: dict[str, Any]) -> str | None:
-    """Why TitanX's per-contact rule rejects this contact, or None if it is accepted."""
+def rejection_reason(contact: dict[str, Any], phones: int | None = None) -> str | None:
+    """Why TitanX's per-contact rule rejects this contact, or None if it is accepted.
+
+    ``phones`` is the contact's :func:`valid_phone_count` when the caller already has it.
+    """
     problems = [
         f"{key} is required" for key in ("firstName", "lastName") if not _filled(contact, key)
     ]
-    if not valid_phone_count(contact):
+    if not (valid_phone_count(contact) if phones is None else phones):
         problems.append("at least one valid US phone number is required")
     return "; ".join(problems) or None
 
@@ -327,9 +330,11 @@ class SandboxState:
         self, record: ScoreRecord, contacts: list[dict[str, Any]], scoring_type: str
     ) -> tuple[int, dict[str, Any]]:
         """Apply the per-contact rule, charge credits and create the job; (status, body)."""
-        reasons = [rejection_reason(c) for c in contacts]
+        # Validating a phone is the sandbox's main cost: do it once per contact.
+        counts = [valid_phone_count(c) for c in contacts]
+        reasons = [rejection_reason(c, n) for c, n in zip(contacts, counts, strict=True)]
         accepted = [c for c, r in zip(contacts, reasons, strict=True) if r is None]
-        phones = sum(valid_phone_count(c) for c in accepted)
+        phones = sum(n for n, r in zip(counts, reasons, strict=True) if r is None)
         cost = self.config.cost_per_phone
         charge = cost * phones
         rejected = [

@@ -40,13 +40,20 @@ from csvscore.errors import (
 )
 from csvscore.journal import BatchRecord, Journal, RunRecord
 from csvscore.mapping import Mapping
-from csvscore.outcomes import dry_run_result, run_result, utcnow
+from csvscore.outcomes import (
+    batch_row_results,
+    dry_run_result,
+    local_row_results,
+    run_result,
+    utcnow,
+)
 from csvscore.reconcile import find_job, response_summary, to_int
 from csvscore.table import Table
 
 MAX_BATCH = 1000  # the API's limit per request
-# Chosen by measurement (benchmarks/bench_score.py): with 300 ms latency and a 10 req/s limit,
-# 4 workers reach ~90% of the limit; more only queue behind the limiter.
+# Chosen by measurement (python -m benchmarks, workers sweep): with 300 ms latency and a
+# 10 requests/s limit, 1 worker reaches 31% of the limit, 2 reach 61%, 4 reach 99%; 6 and 8
+# add only 429s. Roughly limit x latency + 1 requests in flight.
 DEFAULT_WORKERS = 4
 
 
@@ -112,6 +119,21 @@ def journal_path(state_dir: Path, input_fingerprint: str) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Hooks:
+    """How a run talks to its caller; every part optional, injectable in tests."""
+
+    progress: ProgressFn | None = None
+    on_event: Callable[[str], None] | None = None
+    # Called with row results as soon as they are final (rows decided locally, rows of
+    # batches answered earlier or just now), so the result can be written while sending.
+    on_rows: Callable[[list[rs.RowResult]], None] | None = None
+    # Set by the caller to stop sending (Ctrl-C when the run is not on the main thread).
+    stop: threading.Event | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+
 def submit(
     table: Table,
     mapping: Mapping,
@@ -121,10 +143,7 @@ def submit(
     client: ScoreClient | None,
     journal: Journal | None,
     options: ScoreOptions,
-    progress: ProgressFn | None = None,
-    on_event: Callable[[str], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.time,
+    hooks: Hooks | None = None,
 ) -> rs.RunResult:
     """Score ``prepared`` rows (or plan them, with ``options.dry_run``) and return every row's fate.
 
@@ -140,19 +159,7 @@ def submit(
         )
     if client is None or journal is None:
         raise UsageError("a client and a journal are needed to send")
-    sender = _Sender(
-        table,
-        mapping,
-        prepared,
-        fingerprint,
-        client,
-        journal,
-        options,
-        progress,
-        on_event,
-        sleep,
-        clock,
-    )
+    sender = _Sender(table, mapping, prepared, fingerprint, client, journal, options, hooks)
     return sender.run(started)
 
 
@@ -166,27 +173,27 @@ class _Sender:
         client: ScoreClient,
         journal: Journal,
         options: ScoreOptions,
-        progress: ProgressFn | None,
-        on_event: Callable[[str], None] | None,
-        sleep: Callable[[float], None],
-        clock: Callable[[], float],
+        hooks: Hooks | None,
     ) -> None:
+        hooks = hooks or Hooks()
         self.table = table
         self.prepared = prepared
         self.fingerprint = fingerprint
         self.client = client
         self.journal = journal
         self.options = options
-        self.progress = progress
-        self.on_event = on_event or (lambda _msg: None)
-        self.sleep = sleep
-        self.clock = clock
+        self.progress = hooks.progress
+        self.on_event = hooks.on_event or (lambda _msg: None)
+        self.on_rows = hooks.on_rows
+        self.sleep = hooks.sleep
+        self.clock = hooks.clock
         self.mapping_fp = mapping_fingerprint(mapping)
         self.run_key = run_key_for(fingerprint, self.mapping_fp, options.scoring_type)
         self.stop_reason = ""
         self.stop_error: CsvscoreError | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._external_stop = hooks.stop is not None
+        self._stop = hooks.stop or threading.Event()
         self._done_batches = 0
         self._done_rows = 0
         self._credits = Decimal(0)
@@ -209,6 +216,7 @@ class _Sender:
         )
         self._recover()
         todo = self._plan()
+        self._publish_settled()
         interrupted = False
         try:
             self._send_all(todo)
@@ -217,11 +225,29 @@ class _Sender:
             # Let in-flight requests finish and be journaled; unsent batches stay planned.
             self._stop.set()
             interrupted = True
+        if self._external_stop and self._stop.is_set() and self.stop_error is None:
+            interrupted = True  # the caller stopped us: that is its Ctrl-C
+        if interrupted:
             self.stop_reason = self.stop_reason or "interrupted (Ctrl-C)"
         result = self.results(started)
-        if interrupted:
-            result.summary.interrupted = True
+        result.summary.interrupted = interrupted
         return result
+
+    def _publish_settled(self) -> None:
+        """Hand over the rows already final before sending: local decisions, earlier answers."""
+        if self.on_rows is None:
+            return
+        batches = self.journal.batches(self.run_key)
+        covered = {i for b in batches if b.state != jr.SPLIT for i in b.row_indexes}
+        local = [p for p in self.prepared if p.index not in covered and p.status is not None]
+        self.on_rows(local_row_results(local))
+        for b in batches:
+            if b.state in (jr.ANSWERED, jr.RECONCILED):
+                self._publish(b)
+
+    def _publish(self, b: BatchRecord) -> None:
+        if self.on_rows is not None:
+            self.on_rows(batch_row_results(self.prepared, b))
 
     def _guard_other_runs(self) -> None:
         """Refuse to charge the same file again under another mapping unless told to."""
@@ -348,6 +374,7 @@ class _Sender:
                 job_id=resp.job_id or "",
                 response=response_summary(self.prepared, b, resp),
             )
+            self._publish(self.journal.get_batch(self.run_key, b.batch))
             self._tick(b, resp.credits_charged or Decimal(0))
         return []
 
@@ -411,6 +438,7 @@ class _Sender:
                 message=f"no answer ({detail}); job found in TitanX's job list",
             )
             self.on_event(f"batch {b.batch}: no answer, but its job {job_id} was found")
+            self._publish(self.journal.get_batch(self.run_key, b.batch))
         else:
             self.journal.finish(
                 self.run_key,

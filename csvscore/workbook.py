@@ -30,7 +30,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
@@ -105,11 +105,27 @@ def default_output_path(input_path: Path, fmt: str = "xlsx") -> Path:
     return input_path.with_name(f"{input_path.stem}.scored.{fmt}")
 
 
+class LiveResult(Protocol):
+    """A run still in progress: row results arrive in table order as batches are answered.
+
+    Lets the Results sheet be written while batches are still being sent (the write costs as
+    much as the whole send at 100k rows, so doing both at once nearly halves the run).
+    """
+
+    def row_results(self) -> Iterator[RowResult]:
+        """Every row's final result, in table order; blocks until each one is known."""
+        ...
+
+    def final(self) -> RunResult:
+        """The finished run (blocks until it is)."""
+        ...
+
+
 def write_result(
     path: Path,
     table: Table,
     mapping: Mapping,
-    result: RunResult,
+    result: RunResult | LiveResult,
     *,
     fmt: str = "xlsx",
     max_rows_per_sheet: int = EXCEL_MAX_DATA_ROWS,
@@ -143,9 +159,14 @@ def write_result(
         writers = [
             (target, lambda tmp: _write_xlsx(tmp, table, mapping, result, max_rows_per_sheet))
         ]
-    else:
-        writers = _csv_writers(target, table, mapping, result)
+    else:  # CSV files are written after the run (a live result is waited for)
+        done = result if isinstance(result, RunResult) else result.final()
+        writers = _csv_writers(target, table, mapping, done)
     return _write_atomically(writers, table.path)
+
+
+# Widths of the TitanX columns while the results are not known yet (live writing).
+_LIVE_RESULT_WIDTHS = [12, _MAX_WIDTH, 38, 8, 11]
 
 
 # --- what goes in each sheet (shared by both formats) ------------------------------------
@@ -281,7 +302,7 @@ def _sample_result_rows(table: Table, row_results: list[RowResult]) -> Iterator[
 
 
 def _write_xlsx(
-    tmp: Path, table: Table, mapping: Mapping, result: RunResult, max_rows: int
+    tmp: Path, table: Table, mapping: Mapping, result: RunResult | LiveResult, max_rows: int
 ) -> None:
     wb = Workbook(write_only=True)
     try:
@@ -294,11 +315,17 @@ def _write_xlsx(
 
 
 def _fill_workbook(
-    wb: Any, table: Table, mapping: Mapping, result: RunResult, max_rows: int
+    wb: Any, table: Table, mapping: Mapping, result: RunResult | LiveResult, max_rows: int
 ) -> None:
     header = _result_header(table)
-    row_results = _row_results(table, result)
-    widths = _column_widths(header, _sample_result_rows(table, row_results))
+    if isinstance(result, RunResult):
+        known = _row_results(table, result)
+        widths = _column_widths(header, _sample_result_rows(table, known))
+        row_results: Iterator[RowResult] = iter(known)
+    else:
+        sample = (list(row) for row in table.rows[:_WIDTH_SAMPLE_ROWS])
+        widths = _column_widths(table.headers, sample) + _LIVE_RESULT_WIDTHS
+        row_results = result.row_results()
     results = _SheetSeries(wb, "Results", header, widths, max_rows)
     rejected = _SheetSeries(wb, "Rejected", header, widths, max_rows)
     owner = results.current  # any sheet of the workbook can own text cells' styles
@@ -306,8 +333,7 @@ def _fill_workbook(
     attention = frozenset(NEEDS_ATTENTION)
 
     # The hot loop: one row of the input per pass, kept free of per-cell work where possible.
-    for i, row in enumerate(table.rows):
-        r = row_results[i]
+    for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
         values = excel_row(owner, row)
         values.append(excel_value(owner, r.status))
         values.append(excel_value(owner, r.reason))
@@ -320,6 +346,8 @@ def _fill_workbook(
     results.finish()
     rejected.finish()
 
+    if not isinstance(result, RunResult):
+        result = result.final()
     _write_small_sheet(wb, "Jobs", JOB_COLUMNS, _job_rows(result))
     _write_small_sheet(wb, "Summary", SUMMARY_COLUMNS, _summary_rows(table, mapping, result))
     _write_small_sheet(wb, "Mapping", MAPPING_COLUMNS, _mapping_rows(mapping))
