@@ -150,5 +150,12 @@ def cmd_install_shortcut(args: argparse.Namespace, env: Env) -> int:
     paths = install_shortcut(args.dir, env=env.environ)
     for path in paths:
         print(f"Put the shortcut at {path}", file=env.stdout)
-    print("Drop CSV or Excel files onto it to score them.", file=env.stdout)
+    for note in paths.notes:
+        print(note, file=env.stdout)
+    if any(p.suffix == ".app" for p in paths):
+        print("Drop CSV or Excel files onto csvscore.app to score them.", file=env.stdout)
+    elif paths and paths[-1].suffix == ".command":
+        print("Double-click it: Terminal opens and asks for your files.", file=env.stdout)
+    else:
+        print("Drop CSV or Excel files onto it to score them.", file=env.stdout)
     return ExitCode.OK

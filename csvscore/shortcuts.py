@@ -4,7 +4,9 @@ One small wrapper script per system, filled in from the templates in :mod:`csvsc
 (read with :mod:`importlib.resources`, so they ship in the wheel):
 
 - Windows: ``csvscore-drop.bat`` (drop files onto it, or double-click it);
-- macOS: ``csvscore-drop.command`` (double-click; Terminal asks for the files);
+- macOS: ``csvscore-drop.command`` (double-click; Terminal asks for the files) and, where
+  ``osacompile`` exists, ``csvscore.app`` (the droplet to drop files onto; it runs the
+  ``.command`` with them, see :mod:`csvscore.macos_droplet`);
 - Linux: ``csvscore-drop.sh`` plus ``csvscore.desktop``, the launcher to drop files onto.
 
 Each wrapper runs ``<absolute csvscore command> drop -- <files...>``. The command is written
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import platformdirs
 
+from csvscore import macos_droplet
 from csvscore.errors import ConfigError
 
 WRAPPER_PACKAGE = "csvscore.wrappers"
@@ -214,6 +217,18 @@ def render_desktop(script: Path | str) -> str:
 # --- installing -------------------------------------------------------------------------------
 
 
+class InstalledShortcuts(list[Path]):
+    """The paths :func:`install_shortcut` wrote (a plain list of them), plus ``notes``.
+
+    ``notes`` are sentences for the user about parts that were skipped, such as the macOS
+    droplet when ``osacompile`` is missing or fails; the install itself still succeeded.
+    """
+
+    def __init__(self, paths: Iterable[Path] = (), notes: Iterable[str] = ()) -> None:
+        super().__init__(paths)
+        self.notes: list[str] = list(notes)
+
+
 def install_shortcut(
     dest_dir: Path | None = None,
     *,
@@ -221,27 +236,64 @@ def install_shortcut(
     csvscore_exe: Path | None = None,
     env: Mapping[str, str] = os.environ,
     desktop_dir: Callable[[], str] = platformdirs.user_desktop_dir,
-) -> list[Path]:
+    osacompile: str | Path | None = None,
+    runner: macos_droplet.Runner = subprocess.run,
+) -> InstalledShortcuts:
     """Write this system's drop wrapper into ``dest_dir`` (default: the Desktop).
 
     ``system`` is a :func:`platform.system` value ("Windows", "Darwin", anything else is
     treated as Linux). The csvscore command is found with :func:`find_csvscore_command`.
     Existing wrappers are overwritten, so running it again renews them. Returns the paths
-    written; raises :class:`ConfigError` if the folder is missing or cannot be written.
+    written (a list; its ``notes`` say what was skipped); raises :class:`ConfigError` if the
+    folder is missing or cannot be written.
+
+    On macOS the ``.command`` comes first, then ``csvscore.app`` compiled with ``osacompile``
+    (default: found on ``env["PATH"]``) run through ``runner``. Without ``osacompile``, or if
+    it fails, the app is left out with a note, never failing the install.
     """
     system = system or platform.system()
     folder = _destination(dest_dir, desktop_dir)
     command = find_csvscore_command(system=system, csvscore_exe=csvscore_exe, env=env)
     if system == "Windows":
         # UTF-8 without a BOM: a BOM would become part of the first command cmd reads.
-        return [_write(folder / BAT_NAME, render_bat(command), executable=False)]
+        bat = _write(folder / BAT_NAME, render_bat(command), executable=False)
+        return InstalledShortcuts([bat])
     if system == "Darwin":
-        return [_write(folder / COMMAND_NAME, render_command(command), executable=True)]
+        script = _write(folder / COMMAND_NAME, render_command(command), executable=True)
+        return _add_droplet(InstalledShortcuts([script]), script, osacompile, runner, env)
     script = _write(folder / SH_NAME, render_sh(command), executable=True)
     # The launcher must be executable too: GNOME and KDE refuse to run one that is not.
     launcher = _write(folder / DESKTOP_NAME, render_desktop(script), executable=True)
     _mark_trusted(launcher, env)
-    return [script, launcher]
+    return InstalledShortcuts([script, launcher])
+
+
+def _add_droplet(
+    written: InstalledShortcuts,
+    script: Path,
+    osacompile: str | Path | None,
+    runner: macos_droplet.Runner,
+    env: Mapping[str, str],
+) -> InstalledShortcuts:
+    """Build ``csvscore.app`` beside the ``.command``; on any failure, only add a note."""
+    fallback = (
+        f"Double-click {script.name} instead: Terminal opens and asks you to drag your files"
+        " into its window."
+    )
+    tool = osacompile if osacompile is not None else macos_droplet.find_osacompile(env)
+    if tool is None:
+        written.notes.append(
+            f"{macos_droplet.APP_NAME} (the icon to drop files onto) was not built: osacompile"
+            f" was not found. {fallback}"
+        )
+        return written
+    try:
+        written.append(
+            macos_droplet.build_droplet(script.parent, script, osacompile=tool, runner=runner)
+        )
+    except ConfigError as exc:
+        written.notes.append(f"{macos_droplet.APP_NAME} was not built: {exc}. {fallback}")
+    return written
 
 
 def _destination(dest_dir: Path | None, desktop_dir: Callable[[], str]) -> Path:

@@ -460,3 +460,17 @@ def test_a_result_workbook_is_not_sent_again(
     again = run_cli(["score", out, "--dry-run", "--yes", "--json"], environ)
     # Either refused, or none of the rows TitanX already accepted is ready to go again.
     assert again.code != ExitCode.OK or json.loads(again.out)["ready"] == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="installs the Linux launcher on this system")
+def test_install_shortcut_says_where_it_put_the_launcher(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    desk = tmp_path / "My Desktop"
+    desk.mkdir()
+    r = run_cli(["install-shortcut", "--dir", desk], environ)
+    assert r.code == ExitCode.OK, r.err
+    assert f"Put the shortcut at {desk / 'csvscore-drop.sh'}" in r.out
+    assert f"Put the shortcut at {desk / 'csvscore.desktop'}" in r.out
+    assert "Drop CSV or Excel files onto it" in r.out
+    assert (desk / "csvscore-drop.sh").stat().st_mode & stat.S_IXUSR
