@@ -4,6 +4,8 @@
   (``faults=["503"]``, ``rate_per_second=2``, ``credits="1"``...); it is closed at teardown.
   ``sb.url`` is the v2 base URL, ``sb.api_key`` the key it accepts, ``sb.state`` what it got.
 - ``sandbox``: one default sandbox (healthy, unlimited, key "sandbox-key").
+- ``env`` (alias ``environ``): csvscore's config and state folders inside ``tmp_path``, keyring
+  off, so no test touches the real user's files or keyring.
 - ``fake_clock``: a clock that moves only when told. Pass ``clock=fake_clock`` to both the
   sandbox and the client and ``sleep=fake_clock.sleep`` to the client: waits then advance the
   sandbox's rate-limit windows too, and ``fake_clock.sleeps`` records every requested sleep.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,3 +67,18 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 @pytest.fixture
 def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
     return make_sandbox()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A file-only environment (keyring disabled) with private config/state dirs."""
+    return {
+        "CSVSCORE_CONFIG_DIR": str(tmp_path / "config"),
+        "CSVSCORE_STATE_DIR": str(tmp_path / "state"),
+        "CSVSCORE_KEYRING": "0",
+    }
+
+
+@pytest.fixture
+def environ(env: dict[str, str]) -> dict[str, str]:
+    return env

@@ -34,15 +34,6 @@ SECRET = "tx-SECRET-0123456789abcdef"  # a key that must never be printed
 
 
 @pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return {
-        "CSVSCORE_STATE_DIR": str(tmp_path / "state"),
-        "CSVSCORE_CONFIG_DIR": str(tmp_path / "config"),
-        "CSVSCORE_KEYRING": "0",
-    }
-
-
-@pytest.fixture
 def contacts(tmp_path: Path) -> Path:
     """First Name, Last Name, Email, Phone Number, Mobile Phone, Job Title, Lead Source."""
     return write_contacts(tmp_path / "contacts.csv", 3)

@@ -16,15 +16,6 @@ from csvscore.lastseen import LastSeen
 LIMITS = {"X-RateLimit-Limit-Second": "5", "X-RateLimit-Limit-Minute": "100"}
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "CSVSCORE_CONFIG_DIR": str(tmp_path / "config"),
-        "CSVSCORE_STATE_DIR": str(tmp_path / "state"),
-        "CSVSCORE_KEYRING": "0",
-    }
-
-
 def test_path_is_in_state_dir(env: dict[str, str], tmp_path: Path) -> None:
     assert lastseen.lastseen_path(env) == tmp_path / "state" / "lastseen.json"
 

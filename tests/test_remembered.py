@@ -26,15 +26,6 @@ columns:
 """
 
 
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "CSVSCORE_CONFIG_DIR": str(tmp_path / "config"),
-        "CSVSCORE_STATE_DIR": str(tmp_path / "state"),
-        "CSVSCORE_KEYRING": "0",
-    }
-
-
 def at(day: int) -> datetime:
     return datetime(2025, 11, day, 9, 30, tzinfo=timezone.utc)
 

@@ -6,22 +6,11 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from csvscore.errors import ExitCode
 from csvscore.sandbox import Sandbox
 from tests.support import Run, phone, run_cli, sheet_rows, summary, write_contacts
 
 MakeSandbox = Callable[..., Sandbox]
-
-
-@pytest.fixture
-def environ(tmp_path: Path) -> dict[str, str]:
-    return {
-        "CSVSCORE_STATE_DIR": str(tmp_path / "state"),
-        "CSVSCORE_CONFIG_DIR": str(tmp_path / "config"),
-        "CSVSCORE_KEYRING": "0",
-    }
 
 
 def score(sb: Sandbox, src: Path, out: Path, environ: dict[str, str], *extra: str) -> Run:

@@ -96,16 +96,6 @@ class EmptyChainer(chainer.ChainerBackend):
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """A file-only environment (keyring disabled) with private config/state dirs."""
-    return {
-        "CSVSCORE_CONFIG_DIR": str(tmp_path / "config"),
-        "CSVSCORE_STATE_DIR": str(tmp_path / "state"),
-        "CSVSCORE_KEYRING": "0",
-    }
-
-
-@pytest.fixture
 def kr_env(env: dict[str, str]) -> dict[str, str]:
     """The same environment with the keyring enabled (use with ``use_backend``)."""
     return {k: v for k, v in env.items() if k != "CSVSCORE_KEYRING"}
