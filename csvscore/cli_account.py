@@ -55,50 +55,67 @@ def cmd_logout(args: argparse.Namespace, env: Env) -> int:
 def cmd_account(args: argparse.Namespace, env: Env) -> int:
     from csvscore import lastseen, settings
     from csvscore.client import TitanXClient
-    from csvscore.errors import NetworkError
+    from csvscore.errors import ApiError, NetworkError
 
     key, source = settings.resolve_api_key(env=env.environ)
     info: dict[str, Any] = {"key": settings.mask_key(key), "key_source": source}
     try:
-        client = TitanXClient(key, _base_url(args, env))
-        info["source"] = "TitanX (live)"
+        # One quick retry: a person is waiting, and last-seen figures are the fallback.
+        client = TitanXClient(key, _base_url(args, env), connect_timeout=5, max_retries=1)
         info["quota"] = client.quota()
-    except NetworkError as exc:
+        info["source"] = "TitanX, live"
+    except (NetworkError, ApiError) as exc:
+        # AuthError is not caught: a refused key must say so, not show stale figures.
         seen = lastseen.load(env=env.environ)
         if seen is None:
             raise
-        info["source"] = f"last seen {seen.seen_at} (TitanX unreachable: {exc})"
-        info["credits_remaining"] = str(seen.credits_remaining)
-        info["cost_per_phone"] = str(seen.cost_per_phone)
-        info["limits"] = seen.limits
-    else:
-        seen = lastseen.load(env=env.environ)
-        if seen is not None:
-            info["last_run_credits_remaining"] = str(seen.credits_remaining)
-            info["last_run_at"] = seen.seen_at
+        info["source"] = f"last seen {seen.seen_at} (TitanX did not answer: {exc})"
+        info["quota"] = {
+            "creditsRemaining": seen.credits_remaining,
+            "costPerPhone": seen.cost_per_phone,
+            **seen.limits,
+        }
     if args.json:
         json.dump(info, env.stdout, indent=2, default=str)
         env.stdout.write("\n")
-    else:
-        for k, v in info.items():
-            if isinstance(v, dict):
-                print(f"{k}:", file=env.stdout)
-                for kk, vv in _flatten(v):
-                    print(f"  {kk}: {vv}", file=env.stdout)
-            else:
-                print(f"{k}: {v}", file=env.stdout)
+        return ExitCode.OK
+    print(f"API key:            {info['key']} (from {info['key_source']})", file=env.stdout)
+    print(f"Figures:            {info['source']}", file=env.stdout)
+    for label, value in _account_lines(info["quota"]):
+        print(f"{label + ':':<20}{value}", file=env.stdout)
     return ExitCode.OK
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for k, v in d.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.extend(_flatten(v, name + "."))
-        else:
-            out.append((name, v))
-    return out
+def _account_lines(quota: dict[str, Any]) -> list[tuple[str, str]]:
+    """Plain lines from a quota answer whose shape TitanX does not document."""
+    flat = _flatten(quota)
+    norm = {k: "".join(ch for ch in k.lower() if ch.isalnum()) for k, _ in flat}
+
+    def pick(*words: str) -> list[tuple[str, Any]]:
+        return [(k, v) for k, v in flat if all(w in norm[k] for w in words)]
+
+    def shown(value: Any) -> str:
+        return "not reported" if value is None or value == "" else str(value)
+
+    used: set[str] = set()
+    lines: list[tuple[str, str]] = []
+    for label, words in (
+        ("Credits remaining", ("credit", "remaining")),
+        ("Cost per phone", ("cost",)),
+    ):
+        found = pick(*words)
+        used.update(k for k, _ in found)
+        lines.append((label, shown(found[0][1]) if found else "not reported"))
+    limits = []
+    for tier in ("second", "minute", "day"):
+        found = [(k, v) for k, v in pick(tier) if k not in used]
+        used.update(k for k, _ in found)
+        limits.append(f"per {tier} {shown(found[0][1]) if found else 'not reported'}")
+    lines.append(("Rate limits", ", ".join(limits)))
+    other = [f"{k} {shown(v)}" for k, v in flat if k not in used]
+    if other:
+        lines.append(("Other", "; ".join(other)))
+    return lines
 
 
 def cmd_mappings_list(args: argparse.Namespace, env: Env) -> int:
@@ -159,3 +176,14 @@ def cmd_install_shortcut(args: argparse.Namespace, env: Env) -> int:
     else:
         print("Drop CSV or Excel files onto it to score them.", file=env.stdout)
     return ExitCode.OK
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in d.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.extend(_flatten(v, name + "."))
+        else:
+            out.append((name, v))
+    return out

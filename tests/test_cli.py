@@ -10,6 +10,8 @@ import argparse
 import csv
 import io
 import json
+import re
+import socket
 import stat
 import subprocess
 import sys
@@ -400,7 +402,8 @@ def test_login_logout_and_account(
 
     account = run_cli(["account", "--base-url", url], environ)
     assert account.code == ExitCode.OK, account.err
-    assert "creditsRemaining: 1000000" in account.out
+    assert re.search(r"Credits remaining:\s+1000000", account.out)
+    assert "TitanX, live" in account.out
     as_json = run_cli(["account", "--base-url", url, "--json"], environ)
     assert json.loads(as_json.out)["quota"]["creditsRemaining"] == 1000000
 
@@ -465,3 +468,21 @@ def test_install_shortcut_says_where_it_put_the_launcher(
     assert f"Put the shortcut at {desk / 'csvscore.desktop'}" in r.out
     assert "Drop CSV or Excel files onto it" in r.out
     assert (desk / "csvscore-drop.sh").stat().st_mode & stat.S_IXUSR
+
+
+def test_account_falls_back_to_the_last_figures_seen_and_says_so(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    from decimal import Decimal
+
+    from csvscore import lastseen
+
+    lastseen.record(lastseen.LastSeen(Decimal("123.45"), Decimal("0.05")), env=environ)
+    with socket.socket() as s:  # a port nothing listens on: TitanX unreachable
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(environ, TITANX_API_KEY="k-123456")
+    r = run_cli(["account", "--base-url", f"http://127.0.0.1:{port}/api/public/v2"], env)
+    assert r.code == ExitCode.OK, r.err
+    assert "last seen" in r.out and "did not answer" in r.out
+    assert re.search(r"Credits remaining:\s+123.45", r.out)
