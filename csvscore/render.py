@@ -44,14 +44,17 @@ class Style:
         return self._wrap("2", text)
 
 
-def style_for(stream: TextIO, env: EnvMapping[str, str] = os.environ) -> Style:
+def style_for(
+    stream: TextIO, env: EnvMapping[str, str] = os.environ, *, os_name: str = os.name
+) -> Style:
+    """Colour only for a terminal that shows it: not with NO_COLOR, TERM=dumb, a pipe or file,
+    or a classic Windows console (which prints escape codes literally)."""
     if "NO_COLOR" in env or env.get("TERM") == "dumb":
         return Style(False)
     isatty = getattr(stream, "isatty", None)
     if not (isatty and isatty()):
         return Style(False)
-    if os.name == "nt" and "WT_SESSION" not in env and "ANSICON" not in env:
-        # Classic Windows consoles print escape codes literally.
+    if os_name == "nt" and "WT_SESSION" not in env and "ANSICON" not in env:
         return Style(False)
     return Style(True)
 

@@ -408,3 +408,17 @@ def test_the_picture_lays_text_out_as_a_terminal_does() -> None:
     assert text == ["abcd", "Qyz", "1234", "56"]  # CR returns, the edge wraps
     assert lines[0][2][1] == picture.Look(fg=picture.PALETTE[2], bold=True)
     assert lines[1][0][1] == picture.Look()
+
+
+def test_a_terminal_run_shows_a_progress_line_with_credits(
+    environ: dict[str, str], tmp_path: Path
+) -> None:
+    src = write_contacts(tmp_path / "c.csv", 30)
+    child = spawn(
+        ["score", src.name, "--sandbox", "--yes", "--batch-size", "10"], environ, tmp_path
+    )
+    child.expect_exact("batches 3/3")
+    child.expect_exact("Scored 30 rows")
+    code, rest = finish(child)
+    assert code == ExitCode.OK
+    assert "credits charged" in rest
