@@ -335,11 +335,13 @@ class _Sender:
                 work.put(extra)
 
     def _pace(self) -> None:
-        """Wait as the rate-limit headers ask, so a pool of workers doesn't hammer into 429s."""
+        """Take the next send slot the rate limits allow and wait for it, so a pool of workers
+        doesn't hammer into 429s (reserving, not just asking, so two never take the last slot)."""
         state = getattr(self.client, "rate_limit", None)
         if state is None:
             return
-        delay = float(state.delay_before_next(self.clock()))
+        reserve = getattr(state, "reserve", None) or state.delay_before_next
+        delay = float(reserve(self.clock()))
         if delay > 0:
             self.sleep(delay)
 
