@@ -89,15 +89,8 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in FIELDS)
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 
 PHONE_SLOTS: tuple[str, ...] = ("phone", "phone2", "phone3", "phone4", "phone5")
-PHONE_TYPE_SLOTS: tuple[str, ...] = tuple(f"{s}Type" for s in PHONE_SLOTS)
-PHONE_STATUS_SLOTS: tuple[str, ...] = tuple(f"{s}Status" for s in PHONE_SLOTS)
-REQUIRED: tuple[str, ...] = ("firstName", "lastName")
 
 # Pseudo-field for a "Full Name" column that csvscore splits into firstName/lastName.
 FULL_NAME = "fullName"
 
 assert len(FIELDS) == 56 and len(ALL_FIELDS) == 57
-
-
-def is_field(name: str) -> bool:
-    return name in BY_NAME

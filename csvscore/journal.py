@@ -34,7 +34,6 @@ FAILED = "failed"  # refused or not sent (auth, credits, 400, network before sen
 UNKNOWN = "unknown"  # sent, no usable answer: maybe charged. Resent only with --retry-unconfirmed
 RECONCILED = "reconciled"  # outcome recovered from GET /jobs: charged, job known
 SPLIT = "split"  # refused as too large and replaced by two smaller batches
-FINAL_STATES = (ANSWERED, RECONCILED, SPLIT)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

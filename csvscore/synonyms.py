@@ -22,7 +22,6 @@ from csvscore.normalize import compact, normalize, tokens
 PACKAGE = "csvscore.mappings"
 # Pseudo-field for the phone pool: a phone column whose slot (phone..phone5) is decided by type.
 PHONE_POOL = "phone"
-PHONE_KINDS = frozenset({"phone", "phone_ext", "phone_type", "phone_status"})
 # Companion roles of a phone column and the per-slot field they become ("Type" -> "phone2Type").
 ROLE_FIELDS = {"ext": "phoneExt", "type": "phoneType", "status": "phoneStatus"}
 VALID_TARGETS = frozenset((*FIELD_NAMES, FULL_NAME))

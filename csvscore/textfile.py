@@ -338,10 +338,8 @@ class _SpanCheck:
         self.last_start = 0
         self.last_end = 0
         self.last_open = False
-        self.spanned = False  # some record spanned several lines
 
     def __call__(self, row: list[str], start: int, end: int) -> None:
-        self.spanned = True
         if end - start >= MAX_RECORD_LINES:
             self._fail(start, f"runs on for {end - start + 1} lines")
         if self.width >= 3:
