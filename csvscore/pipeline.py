@@ -31,10 +31,11 @@ from csvscore.mapping_file import Overrides, header_signature, load_overrides
 from csvscore.matcher import DEFAULT_THRESHOLD, map_columns
 from csvscore.outcomes import utcnow
 from csvscore.reader import read_table
+from csvscore.report import RESULT_COLUMNS
 from csvscore.results import ACCEPTED, DUPLICATE, UNCONFIRMED, RunResult
 from csvscore.submit import Hooks, ProgressFn, ScoreOptions, journal_path, submit
 from csvscore.table import Table
-from csvscore.workbook import RESULT_COLUMNS, default_output_path, write_result
+from csvscore.workbook import default_output_path, write_result
 
 
 @dataclass

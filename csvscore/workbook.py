@@ -24,7 +24,6 @@ or Ctrl-C never leaves a half-written result, and the input file is never writte
 from __future__ import annotations
 
 import contextlib
-import csv
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,10 +36,21 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from csvscore.cells import csv_row, csv_value, excel_row, excel_value
+from csvscore.cells import excel_row, excel_value
+from csvscore.csv_result import csv_writers
 from csvscore.errors import OutputError, UsageError
-from csvscore.fields import FULL_NAME
-from csvscore.mapping import ColumnMapping, Mapping
+from csvscore.mapping import Mapping
+from csvscore.report import (
+    JOB_COLUMNS,
+    MAPPING_COLUMNS,
+    SUMMARY_COLUMNS,
+    Percent,
+    job_rows,
+    mapping_rows,
+    result_header,
+    results_by_index,
+    summary_rows,
+)
 from csvscore.results import NEEDS_ATTENTION, RowResult, RunResult
 from csvscore.table import Table
 
@@ -48,50 +58,10 @@ FORMATS = ("xlsx", "csv")
 # Excel allows 1,048,576 rows per sheet; one of them is the header.
 EXCEL_MAX_DATA_ROWS = 1_048_575
 
-RESULT_COLUMNS = ("TitanX Status", "TitanX Reason", "TitanX Job ID", "TitanX Batch", "Source Row")
-JOB_COLUMNS = (
-    "Batch",
-    "Job ID",
-    "Rows",
-    "Accepted",
-    "Rejected",
-    "Credits Charged",
-    "Credits Remaining",
-    "Cost Per Phone",
-    "Phone Count",
-    "Submitted At",
-    "Outcome",
-    "Message",
-)
-SUMMARY_COLUMNS = ("Item", "Value")
-MAPPING_COLUMNS = (
-    "Column",
-    "Header",
-    "Field",
-    "Confidence",
-    "Method",
-    "Reason",
-    "Sample",
-    "Review",
-)
-UNMAPPED_LABEL = "(unmappedFields)"
-FULL_NAME_LABEL = "fullName → firstName + lastName"
-# CSV output: the Results file, plus one file per other sheet named "<stem>.<kind>.csv".
-CSV_COMPANIONS = ("rejected", "jobs", "summary", "mapping")
-CSV_ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the ANSI code page
-MAX_ROW_PROBLEMS = 100  # Summary lists at most this many of the reader's row problems
-
 _WIDTH_SAMPLE_ROWS = 200
 _MIN_WIDTH = 8
 _MAX_WIDTH = 50
 _BOLD = Font(bold=True)
-_MISSING = RowResult(
-    index=-1, source_row=0, status="", reason="no result was recorded for this row"
-)
-
-
-class _Percent(float):
-    """A 0..1 ratio shown as a percentage in the workbook."""
 
 
 def default_output_path(input_path: Path, fmt: str = "xlsx") -> Path:
@@ -161,120 +131,12 @@ def write_result(
         ]
     else:  # CSV files are written after the run (a live result is waited for)
         done = result if isinstance(result, RunResult) else result.final()
-        writers = _csv_writers(target, table, mapping, done)
+        writers = csv_writers(target, table, mapping, done)
     return _write_atomically(writers, table.path)
 
 
 # Widths of the TitanX columns while the results are not known yet (live writing).
 _LIVE_RESULT_WIDTHS = [12, _MAX_WIDTH, 38, 8, 11]
-
-
-# --- what goes in each sheet (shared by both formats) ------------------------------------
-
-
-def _row_results(table: Table, result: RunResult) -> list[RowResult]:
-    """RowResults by table index; a row without one gets a visible placeholder."""
-    by_index: list[RowResult] = [_MISSING] * len(table.rows)
-    for row_result in result.rows:
-        if 0 <= row_result.index < len(by_index):
-            by_index[row_result.index] = row_result
-    return by_index
-
-
-def _result_header(table: Table) -> list[str]:
-    return [*table.headers, *RESULT_COLUMNS]
-
-
-def _job_rows(result: RunResult) -> list[list[Any]]:
-    return [
-        [
-            b.batch,
-            b.job_id,
-            b.rows,
-            b.accepted,
-            b.rejected,
-            b.credits_charged,
-            b.credits_remaining,
-            b.cost_per_phone,
-            b.phone_count,
-            b.submitted_at,
-            b.outcome,
-            b.message,
-        ]
-        for b in result.batches
-    ]
-
-
-def _summary_rows(table: Table, mapping: Mapping, result: RunResult) -> list[list[Any]]:
-    s = result.summary
-    rows: list[list[Any]] = [
-        ["Input file", s.input_file],
-        ["Input fingerprint (SHA-256)", s.fingerprint],
-        ["Sheet", s.sheet or ""],
-        ["Rows read", s.rows_read],
-        ["Rows sent", s.sent],
-        ["Accepted", s.accepted],
-        ["Rejected", s.rejected],
-        ["Skipped", s.skipped],
-        ["Duplicates", s.duplicates],
-        ["Unconfirmed", s.unconfirmed],
-        ["Failed", s.failed],
-        ["Credits charged (total)", s.credits_charged],
-        ["Credits remaining", s.credits_remaining],
-        ["Scoring type", s.scoring_type],
-        ["Started at", s.started_at],
-        ["Ended at", s.ended_at],
-        ["csvscore version", s.version],
-        ["Dry run", "yes" if s.dry_run else "no"],
-    ]
-    if s.dry_run:
-        estimate: Any = s.estimated_credits
-        if estimate is None:
-            estimate = "unknown (cost per phone not known)"
-        rows += [
-            ["Ready (would be sent)", s.ready],
-            ["Estimated phones", s.estimated_phones],
-            ["Estimated credits", estimate],
-        ]
-    if mapping.profile:
-        rows.append(["Source profile", mapping.profile])
-    rows += [["Note", note] for note in s.notes]
-    rows += [["Input note", note] for note in table.notes]
-    rows += [["Mapping note", note] for note in mapping.notes]
-    problems = table.problems
-    rows += [
-        ["Row problem", f"row {p.source_row}: {p.message}"] for p in problems[:MAX_ROW_PROBLEMS]
-    ]
-    if len(problems) > MAX_ROW_PROBLEMS:
-        rows.append(["Row problem", f"... and {len(problems) - MAX_ROW_PROBLEMS} more"])
-    return rows
-
-
-def _field_label(column: ColumnMapping) -> str:
-    if column.field is None:
-        key = column.unmapped_key
-        return UNMAPPED_LABEL if key in ("", column.header) else f'{UNMAPPED_LABEL} as "{key}"'
-    if column.field == FULL_NAME:
-        return FULL_NAME_LABEL
-    if column.phone_type:
-        return f"{column.field} (type: {column.phone_type})"
-    return column.field
-
-
-def _mapping_rows(mapping: Mapping) -> list[list[Any]]:
-    return [
-        [
-            c.index + 1,
-            c.header,
-            _field_label(c),
-            _Percent(c.confidence),
-            c.method,
-            c.reason,
-            c.sample,
-            "yes" if c.review else "",
-        ]
-        for c in sorted(mapping.columns, key=lambda c: c.index)
-    ]
 
 
 def _column_widths(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[int]:
@@ -317,9 +179,9 @@ def _write_xlsx(
 def _fill_workbook(
     wb: Any, table: Table, mapping: Mapping, result: RunResult | LiveResult, max_rows: int
 ) -> None:
-    header = _result_header(table)
+    header = result_header(table)
     if isinstance(result, RunResult):
-        known = _row_results(table, result)
+        known = results_by_index(table, result)
         widths = _column_widths(header, _sample_result_rows(table, known))
         row_results: Iterator[RowResult] = iter(known)
     else:
@@ -348,9 +210,9 @@ def _fill_workbook(
 
     if not isinstance(result, RunResult):
         result = result.final()
-    _write_small_sheet(wb, "Jobs", JOB_COLUMNS, _job_rows(result))
-    _write_small_sheet(wb, "Summary", SUMMARY_COLUMNS, _summary_rows(table, mapping, result))
-    _write_small_sheet(wb, "Mapping", MAPPING_COLUMNS, _mapping_rows(mapping))
+    _write_small_sheet(wb, "Jobs", JOB_COLUMNS, job_rows(result))
+    _write_small_sheet(wb, "Summary", SUMMARY_COLUMNS, summary_rows(table, mapping, result))
+    _write_small_sheet(wb, "Mapping", MAPPING_COLUMNS, mapping_rows(mapping))
 
 
 class _SheetSeries:
@@ -422,7 +284,7 @@ def _write_small_sheet(wb: Any, title: str, header: Sequence[str], rows: list[li
 def _xlsx_value(ws: Any, value: Any) -> Any:
     if isinstance(value, Decimal):
         return _decimal_cell(ws, value)
-    if isinstance(value, _Percent):
+    if isinstance(value, Percent):
         cell = WriteOnlyCell(ws, float(value))
         cell.number_format = "0%"
         return cell
@@ -467,62 +329,6 @@ def _discard_workbook(wb: Any) -> None:
                 writer.cleanup()
         except Exception:  # best-effort cleanup: the caller re-raises the real error
             pass
-
-
-# --- csv ----------------------------------------------------------------------------------
-
-
-def _csv_writers(
-    target: Path, table: Table, mapping: Mapping, result: RunResult
-) -> list[tuple[Path, Callable[[Path], None]]]:
-    delimiter = ","
-    if table.format == "csv" and table.delimiter in (",", ";", "\t", "|"):
-        delimiter = table.delimiter
-    header = _result_header(table)
-    row_results = _row_results(table, result)
-
-    def results_rows(only_attention: bool) -> Iterator[list[Any]]:
-        attention = frozenset(NEEDS_ATTENTION)
-        source_rows = table.source_rows
-        for i, row in enumerate(table.rows):
-            r = row_results[i]
-            if only_attention and r.status not in attention:
-                continue
-            values: list[Any] = csv_row(row)
-            values.append(csv_value(r.status))
-            values.append(csv_value(r.reason))
-            values.append(csv_value(r.job_id))
-            values.append("" if r.batch is None else r.batch)
-            values.append(source_rows[i])
-            yield values
-
-    def small(rows: list[list[Any]]) -> Iterator[list[str]]:
-        return ([csv_value(v) for v in row] for row in rows)
-
-    sheets: dict[str, tuple[Sequence[str], Callable[[], Iterable[list[Any]]]]] = {
-        "rejected": (header, lambda: results_rows(True)),
-        "jobs": (JOB_COLUMNS, lambda: small(_job_rows(result))),
-        "summary": (SUMMARY_COLUMNS, lambda: small(_summary_rows(table, mapping, result))),
-        "mapping": (MAPPING_COLUMNS, lambda: small(_mapping_rows(mapping))),
-    }
-
-    def writer(
-        head: Sequence[str], rows: Callable[[], Iterable[list[Any]]]
-    ) -> Callable[[Path], None]:
-        return lambda tmp: _write_csv(tmp, head, rows(), delimiter)
-
-    writers = [(target, writer(header, lambda: results_rows(False)))]
-    for kind in CSV_COMPANIONS:
-        head, rows = sheets[kind]
-        writers.append((target.with_name(f"{target.stem}.{kind}.csv"), writer(head, rows)))
-    return writers
-
-
-def _write_csv(tmp: Path, header: Sequence[str], rows: Iterable[list[Any]], delimiter: str) -> None:
-    with open(tmp, "x", encoding=CSV_ENCODING, newline="") as fh:
-        out = csv.writer(fh, delimiter=delimiter, lineterminator="\r\n")
-        out.writerow(csv_row(header))
-        out.writerows(rows)
 
 
 # --- files --------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from csvscore.cells import (
 )
 from csvscore.errors import OutputError, UsageError
 from csvscore.mapping import ColumnMapping, Mapping
+from csvscore.report import JOB_COLUMNS, MAPPING_COLUMNS, RESULT_COLUMNS
 from csvscore.results import (
     ACCEPTED,
     DUPLICATE,
@@ -38,13 +39,7 @@ from csvscore.results import (
     RunSummary,
 )
 from csvscore.table import RowProblem, Table
-from csvscore.workbook import (
-    JOB_COLUMNS,
-    MAPPING_COLUMNS,
-    RESULT_COLUMNS,
-    default_output_path,
-    write_result,
-)
+from csvscore.workbook import default_output_path, write_result
 
 HEADERS = ["First Name", "Last Name", "Phone", "Email", "Notes", "Notes"]
 ROWS = [
