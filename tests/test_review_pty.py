@@ -422,3 +422,32 @@ def test_a_terminal_run_shows_a_progress_line_with_credits(
     code, rest = finish(child)
     assert code == ExitCode.OK
     assert "credits charged" in rest
+
+
+def test_login_asks_for_the_key_without_echoing_it_and_stores_it(
+    environ: dict[str, str], tmp_path: Path, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    secret = "tx-live-8f7e6d5c4b3a"
+    sb = make_sandbox(api_key=secret)
+    child = spawn(["login", "--base-url", sb.url], environ, tmp_path)
+    child.expect_exact("TitanX API key (input hidden):")
+    child.sendline(secret)
+    child.expect_exact("checked and stored")
+    code, rest = finish(child)
+    assert code == ExitCode.OK
+    assert secret not in (child.before or "") + rest  # never echoed, never printed
+    stored = (tmp_path / "config" / "credentials").read_text(encoding="utf-8")
+    assert secret in stored
+
+
+def test_login_with_a_refused_key_stores_nothing(
+    environ: dict[str, str], tmp_path: Path, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    sb = make_sandbox(api_key="the-right-key-123")
+    child = spawn(["login", "--base-url", sb.url], environ, tmp_path)
+    child.expect_exact("TitanX API key (input hidden):")
+    child.sendline("a-wrong-key-456")
+    code, rest = finish(child)
+    assert code == ExitCode.AUTH
+    assert "csvscore login" in rest and "a-wrong-key-456" not in rest
+    assert not (tmp_path / "config" / "credentials").exists()
