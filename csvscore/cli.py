@@ -15,10 +15,14 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from csvscore import __version__
 from csvscore.errors import CsvscoreError, ExitCode, UsageError
+
+if TYPE_CHECKING:  # the library is imported lazily, so `csvscore --version` starts fast
+    from csvscore.pipeline import MapOptions, MappedFile, ReadOptions
+    from csvscore.table import Table
 
 
 @dataclass
@@ -214,7 +218,7 @@ def cmd_fields(args: argparse.Namespace, env: Env) -> int:
     return ExitCode.OK
 
 
-def read_options_from(args: argparse.Namespace) -> Any:
+def read_options_from(args: argparse.Namespace) -> ReadOptions:
     from csvscore.pipeline import ReadOptions
 
     delimiter = args.delimiter
@@ -223,7 +227,7 @@ def read_options_from(args: argparse.Namespace) -> Any:
     return ReadOptions(args.sheet, args.header_row, args.encoding, delimiter)
 
 
-def map_options_from(args: argparse.Namespace) -> Any:
+def map_options_from(args: argparse.Namespace) -> MapOptions:
     from csvscore.matcher import DEFAULT_THRESHOLD
     from csvscore.pipeline import MapOptions
 
@@ -233,7 +237,7 @@ def map_options_from(args: argparse.Namespace) -> Any:
     return MapOptions(args.mapping, args.profile, threshold, not args.no_remembered)
 
 
-def warn_problems(table: Any, env: Env, limit: int = 10) -> None:
+def warn_problems(table: Table, env: Env, limit: int = 10) -> None:
     for problem in table.problems[:limit]:
         print(f"Warning: line {problem.source_row}: {problem.message}", file=env.stderr)
     if len(table.problems) > limit:
@@ -243,7 +247,7 @@ def warn_problems(table: Any, env: Env, limit: int = 10) -> None:
         )
 
 
-def map_json(mapped: Any) -> dict[str, Any]:
+def map_json(mapped: MappedFile) -> dict[str, Any]:
     """The documented ``csvscore map --json`` object."""
     table, mapping = mapped.table, mapped.mapping
     return {

@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csvscore.cli import Env, isatty, map_options_from, read_options_from, warn_problems
 from csvscore.errors import ExitCode, MappingError, UsageError
+
+if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` starts fast
+    from csvscore.contacts import PreparedRow
+    from csvscore.mapping import Mapping
+    from csvscore.pipeline import MappedFile, ScoreOutcome
+    from csvscore.render import Style
+    from csvscore.results import RunResult
+    from csvscore.submit import ScoreOptions
 
 
 def cmd_score(args: argparse.Namespace, env: Env) -> int:
@@ -20,7 +28,7 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
     return int(exit_code_for(outcome.result))
 
 
-def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
+def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     """Map, review (when a person is there), confirm, send and write one file."""
     from csvscore.pipeline import (
         ScoreRequest,
@@ -97,12 +105,12 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
     prepared = prepare(mapped, request, env=env.environ)
     for note in prepared.notes:
         print(f"Note: {note}", file=env.stderr)
-    cost = None if args.sandbox else estimate_cost_per_phone(env.environ)
     if args.sandbox:
         from csvscore.sandbox import SandboxConfig
 
-        cost = SandboxConfig().cost_per_phone
-    options.cost_per_phone = cost
+        options.cost_per_phone = SandboxConfig().cost_per_phone
+    else:  # the last price TitanX reported, if any run has seen one
+        options.cost_per_phone = estimate_cost_per_phone(env.environ)
     if interactive:
         _confirm_and_remember(mapped, prepared.rows, options, changed, env, out_style)
     bar = ProgressLine(env.stderr, enabled=isatty(env.stderr) and not args.json)
@@ -128,7 +136,12 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> Any:
 
 
 def _confirm_and_remember(
-    mapped: Any, prepared: Any, options: Any, changed: bool, env: Env, style: Any
+    mapped: MappedFile,
+    prepared: list[PreparedRow],
+    options: ScoreOptions,
+    changed: bool,
+    env: Env,
+    style: Style,
 ) -> None:
     """Show the plan and its cost; ask before spending; offer to remember the mapping."""
     from csvscore import remembered
@@ -180,16 +193,16 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
     )
 
 
-def _require_fields(mapping: Any) -> None:
+def _require_fields(mapping: Mapping) -> None:
     """Stop before sending when no column can fill a required field (non-interactive runs)."""
     missing = mapping.missing_required()
     if not missing:
         return
-    hints = [
-        f"{c.index + 1} '{c.header}'"
-        for c in mapping.columns
-        if c.field is None and (c.review or c.header)
-    ][:8]
+    # Columns flagged for review first: the matcher saw a plausible field in them.
+    unmapped = sorted(
+        (c for c in mapping.columns if c.field is None and c.header), key=lambda c: not c.review
+    )
+    hints = [f"{c.index + 1} '{c.header}'" for c in unmapped][:8]
     hint = f" Columns that might: {', '.join(hints)}." if hints else ""
     raise MappingError(
         f"no column maps to {', '.join(missing)}, so TitanX would reject every row.{hint} "
@@ -197,7 +210,7 @@ def _require_fields(mapping: Any) -> None:
     )
 
 
-def _summary_json(outcome: Any) -> dict[str, Any]:
+def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
     from dataclasses import asdict
 
     s = asdict(outcome.result.summary)
@@ -207,7 +220,7 @@ def _summary_json(outcome: Any) -> dict[str, Any]:
     return s
 
 
-def exit_code_for(result: Any) -> ExitCode:
+def exit_code_for(result: RunResult) -> ExitCode:
     """0 only when every row has a final status; otherwise the most important reason."""
     s = result.summary
     if s.interrupted:
