@@ -163,7 +163,7 @@ def _open_all(
         except CsvscoreError as exc:
             _say(stdout, _shown(str(exc)))
         except Exception as exc:
-            _say(stdout, f"could not open {_shown(str(output))} ({_one_line(str(exc))}).")
+            _say(stdout, f"Could not open {_shown(str(output))} ({_one_line(str(exc))}).")
             _say(stdout, f"Open it yourself: {_shown(str(output))}")
 
 

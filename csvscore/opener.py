@@ -24,7 +24,7 @@ class OpenerError(CsvscoreError):
     """The file could not be handed to a program; the message ends "Open it yourself: PATH"."""
 
     def __init__(self, reason: str, path: Path) -> None:
-        super().__init__(f"could not open the result ({reason}). Open it yourself: {path}")
+        super().__init__(f"Could not open the result ({reason}). Open it yourself: {path}")
         self.path = path
 
 
