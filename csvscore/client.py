@@ -332,6 +332,13 @@ class TitanXClient:
         retry = 0
         waited = 0.0
         while True:
+            if retry:
+                # A retry takes a slot in the rate-limit window like any send (the first attempt's
+                # slot was reserved by the caller's pacing), so it cannot provoke another 429.
+                extra = self.rate_limit.reserve(self._clock())
+                if extra > 0:
+                    self._sleep(extra)
+                    waited += extra
             self.rate_limit.note_sent()
             try:
                 response = self._session().request(

@@ -698,3 +698,26 @@ def test_rate_limit_state_ignores_out_of_order_answers(fake_clock: Any) -> None:
     assert state.tiers()["second"].remaining == 1
     state.update(tier_headers(9, 1_700_000_002), fake_clock())  # a new window
     assert state.tiers()["second"].remaining == 9
+
+
+def test_a_retry_waits_for_a_free_rate_limit_slot(
+    make_sandbox: Any, connect: Any, fake_clock: Any
+) -> None:
+    sb = make_sandbox(faults=["503"])
+    client = connect(sb)  # rng seed 1: the first backoff is 0.57 s
+    now = fake_clock()
+    reset = int(now) + 1  # this second's window is full until then
+    client.rate_limit.update(
+        {
+            "X-RateLimit-Limit-Second": "1",
+            "X-RateLimit-Remaining-Second": "0",
+            "X-RateLimit-Reset-Second": str(reset),
+        },
+        now,
+    )
+    response = client.score([contact("c1")])
+    assert response.accepted == 1
+    # The backoff alone would resend inside the full window; the retry waited for the reset.
+    assert fake_clock.sleeps[0] < reset - now
+    assert now + sum(fake_clock.sleeps) >= reset
+    assert len(sb.state.score_requests) == 2
