@@ -18,7 +18,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from csvscore import remembered, settings
 from csvscore.contacts import PreparedRow, file_fingerprint, identity_hash, prepare_rows
@@ -258,7 +257,8 @@ def score_prepared(
                 jpath = jpath.with_name(jpath.stem + ".sandbox.sqlite")
             journal = stack.enter_context(Journal(jpath))
         hooks = Hooks(progress=progress, on_event=on_event)
-        if request.options.dry_run or request.fmt != "xlsx":
+
+        def send() -> RunResult:
             result = submit(
                 table,
                 mapped.mapping,
@@ -270,11 +270,13 @@ def score_prepared(
                 hooks=hooks,
             )
             result.summary.notes.extend(prepared.notes)  # table/mapping notes have their own rows
+            return result
+
+        if request.options.dry_run or request.fmt != "xlsx":
+            result = send()
             outputs = write_result(out, table, mapped.mapping, result, fmt=request.fmt)
         else:
-            result, outputs = _send_while_writing(
-                mapped, prepared, out, client, journal, request.options, hooks
-            )
+            result, outputs = _send_while_writing(mapped, out, send, hooks)
     if not request.options.dry_run:
         _record_charged(mapped, prepared, result, request, env)
         _record_last_seen(result, env)
@@ -282,13 +284,7 @@ def score_prepared(
 
 
 def _send_while_writing(
-    mapped: MappedFile,
-    prepared: Prepared,
-    out: Path,
-    client: Any,
-    journal: Journal | None,
-    options: ScoreOptions,
-    hooks: Hooks,
+    mapped: MappedFile, out: Path, send: Callable[[], RunResult], hooks: Hooks
 ) -> tuple[RunResult, list[Path]]:
     """Send on a worker thread while this one writes the Results rows as they become final.
 
@@ -304,18 +300,7 @@ def _send_while_writing(
 
     def run() -> None:
         try:
-            result = submit(
-                table,
-                mapped.mapping,
-                prepared.rows,
-                fingerprint=prepared.fingerprint,
-                client=client,
-                journal=journal,
-                options=options,
-                hooks=hooks,
-            )
-            result.summary.notes.extend(prepared.notes)  # table/mapping notes have their own rows
-            live.finish(result)
+            live.finish(send())  # send() sees hooks.on_rows and hooks.stop set above
         except BaseException as exc:  # handed to the writing thread, which raises it
             live.fail(exc)
 
