@@ -21,7 +21,9 @@ CSV_GOAL = 1.5
 XLSX_GOAL = 4.0
 HEADER_GOAL_MS = 50.0
 
-_CSVSCORE_SETUP = "from csvscore.reader import read_table\nfrom csvscore.matcher import map_columns"
+_CSVSCORE_SETUP = (
+    "from csvscore.read.reader import read_table\nfrom csvscore.mapping.matcher import map_columns"
+)
 _CSVSCORE_BODY = """
 t = read_table({path!r})
 m = map_columns(t.headers, [t.samples(i) for i in range(len(t.headers))])
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         f"(goal >= {XLSX_GOAL}x: {_met(xlsx_ratio >= XLSX_GOAL)})"
     )
 
-    from csvscore.matcher import map_columns
+    from csvscore.mapping.matcher import map_columns
 
     headers = junk_headers(300)
     samples: list[list[str]] = [[] for _ in headers]
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> list[str]:
         f"300-column header mapped: median {statistics.median(times) * 1000:.1f} ms, "
         f"max {worst:.1f} ms (goal < {HEADER_GOAL_MS:.0f} ms: {_met(worst < HEADER_GOAL_MS)})"
     )
-    import csvscore.synonyms as syn
+    import csvscore.mapping.synonyms as syn
 
     t0 = time.perf_counter()
     importlib.reload(syn)

@@ -151,7 +151,7 @@ def csvscore_run(
     import resource
 
     from csvscore.pipeline import ScoreRequest, map_file, prepare, score_prepared
-    from csvscore.submit import ScoreOptions
+    from csvscore.scoring.submit import ScoreOptions
 
     def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -316,7 +316,8 @@ def _call(func: str, *args: Any) -> str:
 _SETUP_FLOOR = "import csv, openpyxl\nimport benchmarks.bench_score as _b"
 _SETUP_NAIVE = "import pandas, requests, openpyxl\nimport benchmarks.bench_score as _b"
 _SETUP_CSVSCORE = (
-    "import csvscore.pipeline, csvscore.client, csvscore.workbook, csvscore.submit\n"
+    "import csvscore.pipeline, csvscore.api.client, csvscore.output.workbook\n"
+    "import csvscore.scoring.submit\n"
     "import benchmarks.bench_score as _b"
 )
 
@@ -520,7 +521,7 @@ def sweep(sizes: Sizes, failures: list[str]) -> None:
 
 
 def _workers() -> int:
-    from csvscore.submit import DEFAULT_WORKERS
+    from csvscore.scoring.submit import DEFAULT_WORKERS
 
     return DEFAULT_WORKERS
 

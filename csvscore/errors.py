@@ -1,7 +1,29 @@
 """Typed errors and the exit codes they become at the CLI edge.
 
-Library code raises these; only :mod:`csvscore.cli` turns them into a one-line
-``Error: ...`` message and an exit code, so the library stays usable on its own.
+Library code raises these; only the CLI (:mod:`csvscore.cli.app`) turns them into a one-line
+``Error: ...`` message and an exit code, so the library stays usable on its own. Every error
+carries its exit code; a message says what happened and what to do next.
+
+The whole tree (``api.errors`` adds the outcomes of one API call beside it)::
+
+    CsvscoreError                 exit 1 (a bug, unless a subclass says otherwise)
+    +-- InputError                2  the input file cannot be read as a contact table
+    +-- MappingError              2  a mapping file or override is unusable; a required field
+    |                                has no column
+    +-- UsageError                2  options that do not make sense together
+    +-- ConfigError               2  the user's own configuration is unusable
+    |   +-- StateError            2  csvscore's state folder (journals, ledger) is unusable
+    +-- OutputError               2  the result cannot be written (checked before sending)
+    +-- AuthError                 3  no API key, or TitanX refused it
+    +-- CreditsError              4  the account ran out of credits
+    +-- ApiError                  6  TitanX answered with an error csvscore cannot act on
+    +-- NetworkError              7  TitanX could not be reached
+    +-- Cancelled                 8  the user declined at the review; nothing was sent
+    |   +-- api.errors.BatchRefused        TitanX refused one batch (nothing charged)
+    |   +-- api.errors.RateLimited         still rate limited after the retries
+    |   +-- api.errors.UnexpectedResponse  an answer csvscore cannot use (wrong address...)
+    |       +-- api.errors.JobNotFound     GET /jobs/{id} answered 404
+    +-- api.errors.OutcomeUnknown 5  the request may or may not have been processed (and charged)
 """
 
 from __future__ import annotations
@@ -95,3 +117,7 @@ class OutputError(CsvscoreError):
     """The result file cannot be written (folder missing, no permission, file open in Excel)."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class StateError(ConfigError):
+    """csvscore's own state folder (journals, the ledger) is full, unreadable or corrupt."""

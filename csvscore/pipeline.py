@@ -1,7 +1,12 @@
 """The library's front door: map a file, score a file. The CLI is a thin shell around these.
 
->>> from csvscore.pipeline import map_file
->>> mapped = map_file("fixtures/exports/hubspot.csv")            # doctest: +SKIP
+Every rule that decides what is sent or what it costs lives here or below, never in the CLI:
+a required field with no column stops :func:`prepare`; the send plan and its credit estimate
+are computed once, by :func:`prepare`; :func:`csvscore.results.exit_code_for` is the run's exit
+code for the library and the CLI alike.
+
+>>> import csvscore
+>>> mapped = csvscore.map_file("fixtures/exports/hubspot.csv")   # doctest: +SKIP
 >>> [(c.header, c.field) for c in mapped.mapping.columns][:2]    # doctest: +SKIP
 [('Record ID', 'contactCrmId'), ('First Name', 'firstName')]
 """
@@ -15,26 +20,27 @@ import threading
 from collections.abc import Callable
 from collections.abc import Mapping as EnvMapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from csvscore import remembered, settings
-from csvscore.contacts import PreparedRow, file_fingerprint, identity_hash, prepare_rows
+from csvscore.contacts.build import PreparedRow, file_fingerprint, identity_hash, prepare_rows
 from csvscore.errors import InputError, MappingError
-from csvscore.journal import Journal
-from csvscore.ledger import Ledger, ledger_path
-from csvscore.live import LiveRows
-from csvscore.mapping import Mapping
-from csvscore.mapping_file import Overrides, header_signature, load_overrides
-from csvscore.matcher import DEFAULT_THRESHOLD, map_columns
-from csvscore.outcomes import utcnow
-from csvscore.reader import read_table
-from csvscore.report import RESULT_COLUMNS
+from csvscore.mapping.matcher import DEFAULT_THRESHOLD, map_columns
+from csvscore.mapping.model import Mapping
+from csvscore.mapping.overrides import Overrides, header_signature, load_overrides
+from csvscore.output.live import LiveRows
+from csvscore.output.report import RESULT_COLUMNS
+from csvscore.output.workbook import default_output_path, write_result
+from csvscore.read.reader import read_table
+from csvscore.read.table import Table
 from csvscore.results import ACCEPTED, DUPLICATE, UNCONFIRMED, RunResult
-from csvscore.submit import Hooks, ProgressFn, ScoreOptions, journal_path, submit
-from csvscore.table import Table
-from csvscore.workbook import default_output_path, write_result
+from csvscore.scoring.journal import Journal
+from csvscore.scoring.ledger import Ledger, ledger_path
+from csvscore.scoring.outcomes import utcnow
+from csvscore.scoring.plan import Plan, make_plan
+from csvscore.scoring.submit import Hooks, ProgressFn, ScoreOptions, journal_path, submit
+from csvscore.user import credentials, paths, remembered
 
 
 @dataclass
@@ -70,7 +76,6 @@ def map_file(
 ) -> MappedFile:
     """Read an export and map its columns (with overrides or a remembered mapping)."""
     read = read or ReadOptions()
-    options = options or MapOptions()
     table = read_table(
         path,
         sheet=read.sheet,
@@ -78,6 +83,14 @@ def map_file(
         encoding=read.encoding,
         delimiter=read.delimiter,
     )
+    return map_table(table, options, env=env)
+
+
+def map_table(
+    table: Table, options: MapOptions | None = None, *, env: EnvMapping[str, str] = os.environ
+) -> MappedFile:
+    """Map a table that is already read (a file, or a DataFrame through :mod:`csvscore.frames`)."""
+    options = options or MapOptions()
     signature = header_signature(table.headers)
     overrides: Overrides | None = None
     used: Path | None = None
@@ -136,16 +149,55 @@ class Prepared:
     fingerprint: str  # sha256 of the input file
     rows: list[PreparedRow]
     notes: list[str]  # file-level remarks (e.g. "customerContactId repeats: csvscore made keys")
+    plan: Plan  # what sending would do, and its estimated cost
+
+
+def require_fields(mapping: Mapping) -> None:
+    """Stop before anything is sent when no column fills a required field.
+
+    Every row would be rejected (and a rejected contact still costs quota), so this is an error
+    for the library as for the CLI, not a workbook of skipped rows.
+    """
+    missing = mapping.missing_required()
+    if not missing:
+        return
+    # Columns flagged for review first: the matcher saw a plausible field in them.
+    unmapped = sorted(
+        (c for c in mapping.columns if c.field is None and c.header), key=lambda c: not c.review
+    )
+    hints = [f"{c.index + 1} '{c.header}'" for c in unmapped][:8]
+    hint = f" Columns that might: {', '.join(hints)}." if hints else ""
+    raise MappingError(
+        f"No column maps to {', '.join(missing)}, so TitanX would reject every row.{hint} "
+        "Map one in the review, or pin it with a mapping file (see `csvscore map --save`)."
+    )
+
+
+def estimate_cost_per_phone(
+    request: ScoreRequest, env: EnvMapping[str, str] = os.environ
+) -> Decimal | None:
+    """Cost per phone for estimates: the sandbox's price, else the last one TitanX reported."""
+    if request.sandbox:
+        from csvscore.sandbox.model import SandboxConfig
+
+        return SandboxConfig().cost_per_phone
+    from csvscore.user import lastseen
+
+    seen = lastseen.load(env=env)
+    return seen.cost_per_phone if seen else None
 
 
 def prepare(
     mapped: MappedFile, request: ScoreRequest, *, env: EnvMapping[str, str] = os.environ
 ) -> Prepared:
-    """Fingerprint the input and build the contacts (no network).
+    """Check the mapping, fingerprint the input, build the contacts and the send plan (no network).
 
-    Contacts already charged from another file are held back as duplicates (see
-    :mod:`csvscore.ledger`) unless ``request.rescore``.
+    Raises :class:`MappingError` when no column fills a required field. Contacts already charged
+    from another file are held back as duplicates (see :mod:`csvscore.scoring.ledger`) unless
+    ``request.rescore``.
     """
+    require_fields(mapped.mapping)
+    request.options.check()
     table = mapped.table
     # A file that ends with the columns csvscore adds is one of our own results.
     if tuple(table.headers[-len(RESULT_COLUMNS) :]) == RESULT_COLUMNS and not (
@@ -156,7 +208,7 @@ def prepare(
             "its rows were already sent and would be charged again. Put the rows to resend in "
             "a new file without those columns, or use --rescore to send them anyway."
         )
-    fingerprint = file_fingerprint(table.path)
+    fingerprint = table.fingerprint or file_fingerprint(table.path)
     notes: list[str] = []
     rows = prepare_rows(
         table,
@@ -168,11 +220,15 @@ def prepare(
     )
     if not request.rescore:
         _hold_back_charged(rows, fingerprint, request, env, notes)
-    return Prepared(fingerprint, rows, notes)
+    cost = request.options.cost_per_phone
+    if cost is None:
+        cost = estimate_cost_per_phone(request, env)
+    plan = make_plan(rows, request.options.batch_size, cost)
+    return Prepared(fingerprint, rows, notes, plan)
 
 
 def _ledger_path(request: ScoreRequest, env: EnvMapping[str, str]) -> Path:
-    return ledger_path(settings.state_dir(env=env), sandbox=request.sandbox)
+    return ledger_path(paths.state_dir(env=env), sandbox=request.sandbox)
 
 
 def _hold_back_charged(
@@ -228,9 +284,14 @@ def score_prepared(
     env: EnvMapping[str, str] = os.environ,
     progress: ProgressFn | None = None,
     on_event: Callable[[str], None] | None = None,
+    write: bool = True,
 ) -> ScoreOutcome:
-    """Send (or dry-run) prepared rows and write the result file(s)."""
-    from csvscore.client import DEFAULT_BASE_URL, TitanXClient
+    """Send (or dry-run) prepared rows and write the result file(s).
+
+    ``write=False`` writes no result file (:func:`csvscore.score_frame` returns a DataFrame
+    instead); the journal and the ledger are kept all the same.
+    """
+    from csvscore.api.client import DEFAULT_BASE_URL, TitanXClient
 
     table = mapped.table
     fingerprint = prepared.fingerprint
@@ -243,20 +304,23 @@ def score_prepared(
         jpath = None
         if not request.options.dry_run:
             if request.sandbox:
-                from csvscore.sandbox import Sandbox, SandboxConfig
+                from csvscore.sandbox.server import Sandbox, SandboxConfig
 
                 sb = stack.enter_context(Sandbox(SandboxConfig()))
                 api_key, base_url = sb.api_key, sb.url
             else:
-                api_key, _source = settings.resolve_api_key(env=env)
+                api_key, _source = credentials.resolve_api_key(env=env)
                 base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
             client = TitanXClient(api_key, base_url, on_event=on_event)
-            jpath = request.journal or journal_path(settings.state_dir(env=env), fingerprint)
+            jpath = request.journal or journal_path(paths.state_dir(env=env), fingerprint)
             if request.sandbox and request.journal is None:
                 # Sandbox runs must never be mistaken for (or block) real, paid runs of the file.
                 jpath = jpath.with_name(jpath.stem + ".sandbox.sqlite")
             journal = stack.enter_context(Journal(jpath))
         hooks = Hooks(progress=progress, on_event=on_event)
+
+        # The plan's price, for a dry run's estimate; the caller's options are left as they were.
+        options = replace(request.options, cost_per_phone=prepared.plan.cost_per_phone)
 
         def send() -> RunResult:
             result = submit(
@@ -266,13 +330,15 @@ def score_prepared(
                 fingerprint=fingerprint,
                 client=client,
                 journal=journal,
-                options=request.options,
+                options=options,
                 hooks=hooks,
             )
             result.summary.notes.extend(prepared.notes)  # table/mapping notes have their own rows
             return result
 
-        if request.options.dry_run or request.fmt != "xlsx":
+        if not write:
+            result, outputs = send(), []
+        elif request.options.dry_run or request.fmt != "xlsx":
             result = send()
             outputs = write_result(out, table, mapped.mapping, result, fmt=request.fmt)
         else:
@@ -334,8 +400,8 @@ def _join(thread: threading.Thread) -> None:
 
 def _record_last_seen(result: RunResult, env: EnvMapping[str, str]) -> None:
     """Keep the latest credit figures for `csvscore account` when TitanX can't be asked."""
-    from csvscore import lastseen
     from csvscore.errors import ConfigError
+    from csvscore.user import lastseen
 
     answered = [b for b in result.batches if b.credits_remaining is not None]
     if not answered or result.summary.dry_run:
@@ -367,11 +433,3 @@ def score_file(
         progress=progress,
         on_event=on_event,
     )
-
-
-def estimate_cost_per_phone(env: EnvMapping[str, str] = os.environ) -> Decimal | None:
-    """Cost per phone for dry-run estimates: the last figure TitanX reported, if any."""
-    from csvscore import lastseen
-
-    seen = lastseen.load(env=env)
-    return seen.cost_per_phone if seen else None

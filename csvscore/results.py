@@ -1,12 +1,15 @@
 """What a scoring run produced: per-row statuses, per-batch outcomes and the run summary.
 
-Built by :mod:`csvscore.submit` (from the journal), written by :mod:`csvscore.workbook`.
+Built by :mod:`~csvscore.scoring.submit` (from the journal), written by
+:mod:`~csvscore.output.workbook`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+from csvscore.errors import ExitCode
 
 # Final per-row statuses, as shown in the "TitanX Status" column.
 ACCEPTED = "accepted"
@@ -82,3 +85,17 @@ class RunResult:
     rows: list[RowResult]
     batches: list[BatchResult]
     summary: RunSummary
+
+
+def exit_code_for(result: RunResult) -> ExitCode:
+    """The run's exit code: 0 only when every row has a final status, else the main reason."""
+    s = result.summary
+    if s.interrupted:
+        return ExitCode.INTERRUPTED
+    if s.stop_exit_code:
+        return ExitCode(s.stop_exit_code)
+    if s.unconfirmed:
+        return ExitCode.UNCONFIRMED
+    if s.failed:
+        return ExitCode.FAILED
+    return ExitCode.OK

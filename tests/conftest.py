@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from csvscore.sandbox import Sandbox, SandboxConfig
+from csvscore.sandbox.server import Sandbox, SandboxConfig
 
 
 class FakeClock:

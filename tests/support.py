@@ -10,7 +10,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from csvscore.cli import Env, main
+from csvscore.cli import main
+from csvscore.cli.env import Env
 
 HEADERS = [
     "First Name",

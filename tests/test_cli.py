@@ -21,13 +21,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csvscore import __version__, remembered
-from csvscore.cli import Env, build_parser, main
+from csvscore._version import __version__
+from csvscore.cli.app import build_parser, main
+from csvscore.cli.env import Env
 from csvscore.errors import ExitCode
 from csvscore.fields import ALL_FIELDS
-from csvscore.mapping_file import dump_mapping_yaml
+from csvscore.mapping.overrides import dump_mapping_yaml
 from csvscore.pipeline import map_file
-from csvscore.sandbox import Sandbox
+from csvscore.sandbox.server import Sandbox
+from csvscore.user import remembered
 from tests.support import Run, run_cli, write_contacts
 
 MakeSandbox = Callable[..., Sandbox]
@@ -475,7 +477,7 @@ def test_account_falls_back_to_the_last_figures_seen_and_says_so(
 ) -> None:
     from decimal import Decimal
 
-    from csvscore import lastseen
+    from csvscore.user import lastseen
 
     lastseen.record(lastseen.LastSeen(Decimal("123.45"), Decimal("0.05")), env=environ)
     with socket.socket() as s:  # a port nothing listens on: TitanX unreachable

@@ -19,18 +19,11 @@ from typing import Any
 import pytest
 import requests
 
-from csvscore import __version__
-from csvscore.client import (
-    NO_REASON,
-    BatchRefused,
-    JobNotFound,
-    OutcomeUnknown,
-    RateLimited,
-    TitanXClient,
-    is_handshake_failure,
-    message_from_body,
-    parse_score_response,
-)
+from csvscore._version import __version__
+from csvscore.api.client import TitanXClient, is_handshake_failure
+from csvscore.api.errors import BatchRefused, JobNotFound, OutcomeUnknown, RateLimited
+from csvscore.api.ratelimit import RateLimitState, parse_retry_after, parse_tiers, wait_after_429
+from csvscore.api.responses import NO_REASON, message_from_body, parse_score_response
 from csvscore.errors import (
     ApiError,
     AuthError,
@@ -40,8 +33,7 @@ from csvscore.errors import (
     ExitCode,
     NetworkError,
 )
-from csvscore.ratelimit import RateLimitState, parse_retry_after, parse_tiers, wait_after_429
-from csvscore.sandbox import Sandbox
+from csvscore.sandbox.server import Sandbox
 
 PHONE = "415-555-0134"
 PHONE2 = "(212) 555-0199"

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from csvscore.contacts import PreparedRow, file_fingerprint, prepare_rows, split_full_name
+from csvscore.contacts.build import PreparedRow, file_fingerprint, prepare_rows
+from csvscore.contacts.names import split_full_name
 from csvscore.errors import MappingError
-from csvscore.mapping import ColumnMapping, Mapping
+from csvscore.mapping.model import ColumnMapping, Mapping
+from csvscore.read.table import Table
 from csvscore.results import DUPLICATE, SKIPPED
-from csvscore.table import Table
 
 FP = "0123456789abcdef" * 4
 

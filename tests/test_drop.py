@@ -1,4 +1,4 @@
-"""Tests for csvscore.drop (the loop behind ``csvscore drop``) and csvscore.opener."""
+"""Tests for csvscore.cli.drop (the loop behind ``csvscore drop``) and csvscore.desktop.opener."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from csvscore.drop import (
+from csvscore.cli.drop import (
     ASK_PROMPT,
     DROP_CMDLINE_ENV,
     WAIT_PROMPT,
@@ -21,8 +21,8 @@ from csvscore.drop import (
     split_command_line,
     split_pasted_paths,
 )
+from csvscore.desktop.opener import OpenerError, open_with_default_app
 from csvscore.errors import ExitCode, InputError, UsageError
-from csvscore.opener import OpenerError, open_with_default_app
 
 
 class Scorer:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from csvscore.sandbox import Sandbox
-from csvscore.shortcuts import install_shortcut
+from csvscore.desktop.shortcuts import install_shortcut
+from csvscore.sandbox.server import Sandbox
 from tests.support import sheet_rows, write_contacts
 
 NAMES = ['O\'Brien & Sons "Q3" — 日本語 $HOME.csv', "-списки (1).csv"]

@@ -1,4 +1,4 @@
-"""Tests for csvscore.lastseen: the last account figures TitanX reported."""
+"""Tests for csvscore.user.lastseen: the last account figures TitanX reported."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from csvscore import lastseen
 from csvscore.errors import ConfigError
-from csvscore.lastseen import LastSeen
+from csvscore.user import lastseen
+from csvscore.user.lastseen import LastSeen
 
 LIMITS = {"X-RateLimit-Limit-Second": "5", "X-RateLimit-Limit-Minute": "100"}
 

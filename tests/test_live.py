@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from csvscore.live import LiveRows
+from csvscore.output.live import LiveRows
 from csvscore.results import ACCEPTED, FAILED, SKIPPED, RowResult, RunResult, RunSummary
 
 

@@ -1,4 +1,4 @@
-"""Tests for csvscore.macos_droplet and the macOS part of install_shortcut.
+"""Tests for csvscore.desktop.macos_droplet and the macOS part of install_shortcut.
 
 osacompile does not exist here, so it is played by a small sh script that takes the same
 ``-o OUT FILE`` arguments and writes an app-shaped folder holding a copy of the source: the
@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csvscore.errors import ConfigError
-from csvscore.macos_droplet import (
+from csvscore.desktop.macos_droplet import (
     APP_NAME,
     applescript_string,
     build_droplet,
     find_osacompile,
     render_droplet_source,
 )
-from csvscore.shortcuts import install_shortcut, sh_quote
+from csvscore.desktop.shortcuts import install_shortcut, sh_quote
+from csvscore.errors import ConfigError
 
 NASTY_COMMAND_PATHS = [
     "/Users/ann/Desktop/csvscore-drop.command",
@@ -243,7 +243,7 @@ def test_the_terminal_command_line_hands_every_name_to_csvscore(tmp_path) -> Non
 
 def test_template_ships_as_package_data() -> None:
     pyproject = (Path(__file__).parent.parent / "pyproject.toml").read_text(encoding="utf-8")
-    line = next(x for x in pyproject.splitlines() if x.startswith('"csvscore.wrappers" ='))
+    line = next(x for x in pyproject.splitlines() if x.startswith('"csvscore.desktop.wrappers" ='))
     assert '"*.applescript"' in line
 
 

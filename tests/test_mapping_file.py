@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csvscore.errors import MappingError
-from csvscore.mapping_file import (
+from csvscore.mapping.matcher import map_columns
+from csvscore.mapping.overrides import (
     HEADER_LINE,
     OverrideEntry,
     Overrides,
@@ -20,7 +21,6 @@ from csvscore.mapping_file import (
     parse_overrides,
     save_mapping,
 )
-from csvscore.matcher import map_columns
 
 HEADERS = [
     "First Name",

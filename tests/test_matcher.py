@@ -12,11 +12,11 @@ import pytest
 
 from csvscore.errors import MappingError
 from csvscore.fields import FIELD_NAMES, FULL_NAME, PHONE_SLOTS
-from csvscore.mapping import METHODS, Mapping
-from csvscore.mapping_file import OverrideEntry, Overrides
-from csvscore.matcher import DEFAULT_THRESHOLD, list_profiles, map_columns, unmapped_keys
-from csvscore.normalize import compact, normalize, tokens
-from csvscore.synonyms import load_profiles, load_synonyms
+from csvscore.mapping.matcher import DEFAULT_THRESHOLD, list_profiles, map_columns, unmapped_keys
+from csvscore.mapping.model import METHODS, Mapping
+from csvscore.mapping.normalize import compact, normalize, tokens
+from csvscore.mapping.overrides import OverrideEntry, Overrides
+from csvscore.mapping.synonyms import load_profiles, load_synonyms
 
 EXPORTS = Path(__file__).resolve().parent.parent / "fixtures" / "exports"
 
@@ -739,7 +739,7 @@ def test_300_mixed_columns_all_come_back_mapped_or_unmapped_in_order() -> None:
     ],
 )  # fmt: skip
 def test_sniffers(kind: str, good: list[str], bad: list[str]) -> None:
-    from csvscore import samples
+    from csvscore.mapping import value_kinds as samples
 
     assert samples.fraction(kind, good) == 1.0, [v for v in good if not samples.CHECKS[kind](v)]
     assert samples.fraction(kind, bad) == 0.0, [v for v in bad if samples.CHECKS[kind](v)]
@@ -747,7 +747,7 @@ def test_sniffers(kind: str, good: list[str], bad: list[str]) -> None:
 
 
 def test_dominant_kind() -> None:
-    from csvscore import samples
+    from csvscore.mapping import value_kinds as samples
 
     assert samples.dominant(["ann@example.com", "bo@example.org"]) == ("email", 1.0)
     assert samples.dominant(["(415) 555-0134", "+1 212 555 0101"]) == ("formatted_phone", 1.0)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 
 from csvscore.fields import PHONE_SLOTS
-from csvscore.matcher import map_columns
-from csvscore.normalize import compact
+from csvscore.mapping.matcher import map_columns
+from csvscore.mapping.normalize import compact
 
 SALESFORCE = [
     "Email Opt Out",

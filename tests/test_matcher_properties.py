@@ -7,9 +7,10 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from csvscore.matcher import _max_weight_assignment, map_columns
-from csvscore.normalize import compact, tokens
-from csvscore.synonyms import load_synonyms
+from csvscore.mapping.assignment import max_weight_assignment
+from csvscore.mapping.matcher import map_columns
+from csvscore.mapping.normalize import compact, tokens
+from csvscore.mapping.synonyms import load_synonyms
 
 SYN = load_synonyms()
 REAL = sorted({e.label for e in SYN.fuzzy_entries} | {"Fax", "Email Status", "Other City", "Notes"})
@@ -100,7 +101,7 @@ def test_column_order_does_not_change_any_field(headers: list[str], data: st.Dat
 )
 @settings(max_examples=300, deadline=None)
 def test_assignment_is_a_maximum_weight_matching(edges: dict[int, dict[str, int]]) -> None:
-    result = _max_weight_assignment(edges)
+    result = max_weight_assignment(edges)
     assert len(set(result.values())) == len(result)
     assert all(f in edges[c] for c, f in result.items())
     total = sum(edges[c][f] for c, f in result.items())

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumber
 
-from csvscore import phones
-from csvscore.phones import (
+from csvscore.contacts import phones
+from csvscore.contacts.phones import (
     SAFE_TEST_NUMBERS,
     PhoneResult,
     describe_region,

@@ -37,3 +37,14 @@ def test_synonym_data_ships_inside_the_package() -> None:
     root = files("csvscore.mappings")
     assert root.joinpath("synonyms.yaml").is_file()
     assert any(p.name.endswith(".yaml") for p in root.joinpath("profiles").iterdir())
+
+
+def test_the_layer_rules_hold() -> None:
+    """The import-linter contracts in pyproject.toml (README, "Development": the layer rules)."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BROKEN" not in result.stdout
+    assert " 0 broken" in result.stdout or "0 broken" in result.stdout

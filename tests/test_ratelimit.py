@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from csvscore.api.ratelimit import AFTER_RESET, RateLimitState
 from csvscore.pipeline import ScoreRequest, score_file
-from csvscore.ratelimit import AFTER_RESET, RateLimitState
-from csvscore.sandbox import Sandbox
-from csvscore.submit import ScoreOptions
+from csvscore.sandbox.server import Sandbox
+from csvscore.scoring.submit import ScoreOptions
 from tests.support import write_contacts
 
 T0 = 1_700_000_000  # the fake clock's whole second

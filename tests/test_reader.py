@@ -15,10 +15,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from csvscore import reader, sniff
 from csvscore.errors import ExitCode, InputError
-from csvscore.reader import read_table
-from csvscore.table import Table
+from csvscore.read import sheets, sniff, textfile
+from csvscore.read.reader import read_table
+from csvscore.read.table import Table
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reader"
 HEADER = ["First Name", "Last Name", "Email", "Phone", "Company", "Title"]
@@ -444,8 +444,8 @@ def test_bulk_and_line_tracking_passes_agree(name: str, tmp_path: Path) -> None:
     data = (FIXTURES / name).read_bytes()
     path.write_bytes(data + data.split(b"\n", 1)[1] * 20)
     options = {"encoding": sniff.UTF8, "delimiter": ",", "width": 3, "header_row": None}
-    bulk = reader._parse_pass(path, name, **options, track=False)  # type: ignore[arg-type]
-    tracked = reader._parse_pass(path, name, **options, track=True)  # type: ignore[arg-type]
+    bulk = textfile._parse_pass(path, name, **options, track=False)  # type: ignore[arg-type]
+    tracked = textfile._parse_pass(path, name, **options, track=True)  # type: ignore[arg-type]
     assert bulk == tracked
     assert len(bulk.rows) > 20
 
@@ -651,7 +651,7 @@ def test_csv_named_xlsx_is_read_as_csv() -> None:
     ],
 )
 def test_cell_values_become_the_text_excel_shows(value: object, text: str) -> None:
-    assert reader._cell_text(value) == text
+    assert sheets._cell_text(value) == text
 
 
 # --- errors ---------------------------------------------------------------------------

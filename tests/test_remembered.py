@@ -1,4 +1,4 @@
-"""Tests for csvscore.remembered: the store of mappings remembered per header signature."""
+"""Tests for csvscore.user.remembered: the store of mappings remembered per header signature."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csvscore import remembered
 from csvscore.errors import ConfigError
+from csvscore.user import remembered
 
 SIG_A = "a1b2c3d4e5f60718"
 SIG_B = "a1b2ffff00001111"

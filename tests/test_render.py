@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from csvscore.render import ProgressLine, style_for, summary_lines
+from csvscore.cli.render import ProgressLine, style_for, summary_lines
 from csvscore.results import RunSummary
-from csvscore.submit import Progress
+from csvscore.scoring.submit import Progress
 
 
 class _Tty(io.StringIO):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from csvscore.contacts import file_fingerprint
-from csvscore.sandbox import Sandbox
+from csvscore.contacts.build import file_fingerprint
+from csvscore.sandbox.server import Sandbox
 from tests.support import sheet_rows, write_contacts
 
 ROWS = 1200

@@ -14,25 +14,24 @@ from decimal import Decimal
 
 import pytest
 
-from csvscore.contacts import PreparedRow
-from csvscore.errors import ExitCode
-from csvscore.fields import ALL_FIELDS
-from csvscore.mapping import ColumnMapping, Mapping
-from csvscore.render import Style, mapping_table
-from csvscore.review import (
+from csvscore.cli.render import Style, mapping_table
+from csvscore.cli.review import (
     HELP,
     PROMPT,
-    Plan,
     ReviewCancelled,
     apply_edit,
     confirm,
     fields_help,
-    make_plan,
     parse_field,
     plan_text,
     review_mapping,
     terminal_width,
 )
+from csvscore.contacts.build import PreparedRow
+from csvscore.errors import ExitCode
+from csvscore.fields import ALL_FIELDS
+from csvscore.mapping.model import ColumnMapping, Mapping
+from csvscore.scoring.plan import Plan, make_plan
 
 PLAIN = Style(False)
 
@@ -279,6 +278,7 @@ def test_make_plan_counts_rows_batches_phones_and_credits() -> None:
         estimated_credits=Decimal("0.50"),
         skip_reasons=[("no valid US phone", 2), ("missing lastName", 1)],
         rows=9,
+        cost_per_phone=Decimal("0.05"),
     )
     text = plan_text(plan)
     assert text.splitlines() == [

@@ -23,9 +23,9 @@ from xml.etree import ElementTree
 import pexpect
 import pytest
 
+from csvscore.cli.review import PROMPT
 from csvscore.errors import ExitCode
-from csvscore.review import PROMPT
-from csvscore.sandbox import Sandbox
+from csvscore.sandbox.server import Sandbox
 from tests.support import sheet_rows, write_contacts
 
 MakeSandbox = Callable[..., Sandbox]
@@ -323,7 +323,7 @@ def test_without_a_terminal_a_missing_required_field_is_one_error_line(
     assert r.returncode == ExitCode.BAD_INPUT
     assert_never_asked(r.stdout + r.stderr)
     [line] = r.stderr.splitlines()
-    assert line.startswith("Error: no column maps to lastName")
+    assert line.startswith("Error: No column maps to lastName")
     assert "2 'Kin'" in line  # names the columns that could hold it
     assert not (tmp_path / "n.scored.xlsx").exists()
 
@@ -357,7 +357,7 @@ def test_on_a_terminal_yes_with_a_missing_field_fails_instead_of_asking(
     code, screen = finish(child)
     assert code == ExitCode.BAD_INPUT
     assert_never_asked(screen)
-    assert "Error: no column maps to lastName" in screen
+    assert "Error: No column maps to lastName" in screen
 
 
 # -- known CLI bug (reported to the lead; the fix flips this test) ---------------------------

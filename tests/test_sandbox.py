@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from csvscore.sandbox import Sandbox, SandboxConfig
+from csvscore.sandbox.server import Sandbox, SandboxConfig
 
 PHONE = "415-555-0134"
 PHONE2 = "(212) 555-0199"

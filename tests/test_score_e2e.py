@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from csvscore.errors import ExitCode
-from csvscore.sandbox import Sandbox
+from csvscore.sandbox.server import Sandbox
 from tests.support import Run, phone, run_cli, sheet_rows, summary, write_contacts
 
 MakeSandbox = Callable[..., Sandbox]

@@ -1,4 +1,4 @@
-"""Tests for csvscore.settings: directories, API key resolution, storage and removal.
+"""Tests for csvscore.user.paths: directories, API key resolution, storage and removal.
 
 Every test passes its own ``env`` with config/state dirs under tmp_path. Tests that exercise the
 keyring install a real in-memory keyring backend (``keyring.set_keyring``) and restore the
@@ -24,8 +24,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
 from keyring.errors import PasswordDeleteError
 
-from csvscore import settings
 from csvscore.errors import AuthError, ConfigError, ExitCode
+from csvscore.user import credentials, paths
 
 KEY = "tx_live_0123456789abcdef3f9a"
 OTHER_KEY = "tx_live_fedcba98765432107b2c"
@@ -130,27 +130,25 @@ def cred_file(env: dict[str, str]) -> Path:
 
 def test_dirs_follow_env_overrides(tmp_path: Path) -> None:
     env = {"CSVSCORE_CONFIG_DIR": str(tmp_path / "c"), "CSVSCORE_STATE_DIR": str(tmp_path / "s")}
-    assert settings.config_dir(env) == tmp_path / "c"
-    assert settings.state_dir(env) == tmp_path / "s"
-    assert settings.credentials_path(env) == tmp_path / "c" / "credentials"
+    assert paths.config_dir(env) == tmp_path / "c"
+    assert paths.state_dir(env) == tmp_path / "s"
+    assert credentials.credentials_path(env) == tmp_path / "c" / "credentials"
 
 
 def test_dirs_default_to_platformdirs_when_not_overridden() -> None:
     env = {"CSVSCORE_CONFIG_DIR": "  ", "CSVSCORE_STATE_DIR": ""}  # blank counts as unset
-    assert settings.config_dir(env) == Path(
-        platformdirs.user_config_dir("csvscore", appauthor=False)
-    )
-    assert settings.state_dir({}) == Path(platformdirs.user_state_dir("csvscore", appauthor=False))
+    assert paths.config_dir(env) == Path(platformdirs.user_config_dir("csvscore", appauthor=False))
+    assert paths.state_dir({}) == Path(platformdirs.user_state_dir("csvscore", appauthor=False))
 
 
 def test_dir_override_expands_home() -> None:
-    assert settings.config_dir({"CSVSCORE_CONFIG_DIR": "~/cs"}) == Path.home() / "cs"
+    assert paths.config_dir({"CSVSCORE_CONFIG_DIR": "~/cs"}) == Path.home() / "cs"
 
 
 def test_display_path_abbreviates_home_only() -> None:
-    assert settings.display_path(Path.home() / "a" / "b") == os.path.join("~", "a", "b")
+    assert paths.display_path(Path.home() / "a" / "b") == os.path.join("~", "a", "b")
     outside = Path(os.path.abspath(os.sep)) / "definitely-not-home"
-    assert settings.display_path(outside) == str(outside)
+    assert paths.display_path(outside) == str(outside)
 
 
 # --- resolution order -------------------------------------------------------------------------
@@ -158,7 +156,7 @@ def test_display_path_abbreviates_home_only() -> None:
 
 def test_no_key_anywhere_raises_auth_error_with_next_step(env: dict[str, str]) -> None:
     with pytest.raises(AuthError) as info:
-        settings.resolve_api_key(env)
+        credentials.resolve_api_key(env)
     assert str(info.value) == (
         "No TitanX API key. Run `csvscore login` to enter it, or set TITANX_API_KEY."
     )
@@ -166,37 +164,37 @@ def test_no_key_anywhere_raises_auth_error_with_next_step(env: dict[str, str]) -
 
 
 def test_environment_variable_wins_over_config_file(env: dict[str, str]) -> None:
-    settings.store_api_key(OTHER_KEY, env)
-    key, source = settings.resolve_api_key({**env, "TITANX_API_KEY": f"  {KEY}\n"})
+    credentials.store_api_key(OTHER_KEY, env)
+    key, source = credentials.resolve_api_key({**env, "TITANX_API_KEY": f"  {KEY}\n"})
     assert (key, source) == (KEY, "environment variable TITANX_API_KEY")
 
 
 def test_environment_variable_wins_over_keyring(kr_env: dict[str, str], memory) -> None:
-    settings.store_api_key(OTHER_KEY, kr_env)
-    assert settings.resolve_api_key({**kr_env, "TITANX_API_KEY": KEY}) == (
+    credentials.store_api_key(OTHER_KEY, kr_env)
+    assert credentials.resolve_api_key({**kr_env, "TITANX_API_KEY": KEY}) == (
         KEY,
         "environment variable TITANX_API_KEY",
     )
 
 
 def test_empty_environment_variable_counts_as_unset(env: dict[str, str]) -> None:
-    settings.store_api_key(KEY, env)
-    key, source = settings.resolve_api_key({**env, "TITANX_API_KEY": "   "})
+    credentials.store_api_key(KEY, env)
+    key, source = credentials.resolve_api_key({**env, "TITANX_API_KEY": "   "})
     assert key == KEY
     assert source.startswith("config file ")
 
 
 def test_keyring_wins_over_config_file(kr_env: dict[str, str], memory) -> None:
     # A file left by an earlier login without keyring, and a key in the keyring.
-    settings.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
+    credentials.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
     memory.secrets[SERVICE] = KEY
-    assert settings.resolve_api_key(kr_env) == (KEY, "system keyring (MemoryKeyring)")
+    assert credentials.resolve_api_key(kr_env) == (KEY, "system keyring (MemoryKeyring)")
 
 
 def test_malformed_environment_key_is_refused_without_quoting_it(env: dict[str, str]) -> None:
     bad = "tx_live_abc def"
     with pytest.raises(AuthError) as info:
-        settings.resolve_api_key({**env, "TITANX_API_KEY": bad})
+        credentials.resolve_api_key({**env, "TITANX_API_KEY": bad})
     assert "TITANX_API_KEY" in str(info.value)
     assert "tx_live" not in str(info.value)
 
@@ -205,14 +203,14 @@ def test_malformed_environment_key_is_refused_without_quoting_it(env: dict[str, 
 
 
 def test_file_fallback_stores_key_readable_only_by_owner(env: dict[str, str]) -> None:
-    where = settings.store_api_key(KEY, env)
+    where = credentials.store_api_key(KEY, env)
     path = cred_file(env)
     privacy = "(in your user profile)" if sys.platform == "win32" else "(readable only by you)"
-    assert where == f"config file {settings.display_path(path)} {privacy}"
+    assert where == f"config file {paths.display_path(path)} {privacy}"
     # POSIX: exactly rw for the owner. Windows only knows "read-only or not".
     expected = 0o600 if os.name == "posix" else 0o666
     assert stat.S_IMODE(os.stat(path).st_mode) == expected
-    assert settings.resolve_api_key(env) == (KEY, f"config file {settings.display_path(path)}")
+    assert credentials.resolve_api_key(env) == (KEY, f"config file {paths.display_path(path)}")
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o022, 0o077, 0o277], ids=oct)
@@ -221,7 +219,7 @@ def test_file_mode_is_0600_whatever_the_umask(env: dict[str, str], umask: int) -
     cred_file(env).parent.mkdir(parents=True)  # so the umask under test applies to the file only
     old = os.umask(umask)
     try:
-        settings.store_api_key(KEY, env)
+        credentials.store_api_key(KEY, env)
     finally:
         os.umask(old)
     expected = 0o600 if os.name == "posix" else 0o666
@@ -229,9 +227,9 @@ def test_file_mode_is_0600_whatever_the_umask(env: dict[str, str], umask: int) -
 
 
 def test_storing_again_replaces_the_key_and_leaves_no_temp_files(env: dict[str, str]) -> None:
-    settings.store_api_key(KEY, env)
-    settings.store_api_key(OTHER_KEY, env)
-    assert settings.resolve_api_key(env)[0] == OTHER_KEY
+    credentials.store_api_key(KEY, env)
+    credentials.store_api_key(OTHER_KEY, env)
+    assert credentials.resolve_api_key(env)[0] == OTHER_KEY
     assert sorted(p.name for p in cred_file(env).parent.iterdir()) == ["credentials"]
 
 
@@ -240,7 +238,7 @@ def test_failed_atomic_write_raises_config_error_and_leaves_no_temp_file(tmp_pat
     target.mkdir()  # os.replace cannot put a file over a directory
     (target / "x").write_text("keep")
     with pytest.raises(ConfigError, match="Cannot write"):
-        settings.atomic_write_text(target, "data")
+        paths.atomic_write_text(target, "data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["occupied"]
 
 
@@ -250,7 +248,7 @@ def test_atomic_write_without_mode_follows_the_umask(
 ) -> None:
     old = os.umask(umask)
     try:
-        settings.atomic_write_text(tmp_path / "plain.yaml", "a: 1\n")
+        paths.atomic_write_text(tmp_path / "plain.yaml", "a: 1\n")
     finally:
         os.umask(old)
     expected = posix_mode if os.name == "posix" else 0o666
@@ -259,7 +257,7 @@ def test_atomic_write_without_mode_follows_the_umask(
 
 def test_atomic_write_creates_parent_dirs(tmp_path: Path) -> None:
     target = tmp_path / "a" / "b" / "file.txt"
-    settings.atomic_write_text(target, "héllo\n")
+    paths.atomic_write_text(target, "héllo\n")
     assert target.read_text(encoding="utf-8") == "héllo\n"
 
 
@@ -267,7 +265,7 @@ def test_hand_written_file_with_comments_and_blank_lines_is_read(env: dict[str, 
     path = cred_file(env)
     path.parent.mkdir(parents=True)
     path.write_text(f"# my key\n\n   {KEY}  \nignored-second-line\n", encoding="utf-8")
-    assert settings.resolve_api_key(env)[0] == KEY
+    assert credentials.resolve_api_key(env)[0] == KEY
 
 
 def test_file_with_only_comments_counts_as_no_key(env: dict[str, str]) -> None:
@@ -275,7 +273,7 @@ def test_file_with_only_comments_counts_as_no_key(env: dict[str, str]) -> None:
     path.parent.mkdir(parents=True)
     path.write_text("# nothing here\n\n", encoding="utf-8")
     with pytest.raises(AuthError, match="No TitanX API key"):
-        settings.resolve_api_key(env)
+        credentials.resolve_api_key(env)
 
 
 def test_non_utf8_file_raises_config_error_without_its_bytes(env: dict[str, str]) -> None:
@@ -283,7 +281,7 @@ def test_non_utf8_file_raises_config_error_without_its_bytes(env: dict[str, str]
     path.parent.mkdir(parents=True)
     path.write_bytes(b"\xff\xfesecret-bytes")
     with pytest.raises(ConfigError) as info:
-        settings.resolve_api_key(env)
+        credentials.resolve_api_key(env)
     assert "not UTF-8" in str(info.value)
     assert "secret" not in str(info.value) and "xff" not in str(info.value)
 
@@ -292,7 +290,7 @@ def test_unreadable_file_raises_config_error(env: dict[str, str]) -> None:
     path = cred_file(env)
     path.mkdir(parents=True)  # a directory where the file should be: reading it fails
     with pytest.raises(ConfigError, match="Cannot read the API key file"):
-        settings.resolve_api_key(env)
+        credentials.resolve_api_key(env)
 
 
 @pytest.mark.parametrize("bad", ["", "   \n", "tx live", "tx\tlive", "tx\x00live", "clé-1234567"])
@@ -300,44 +298,44 @@ def test_store_refuses_empty_or_malformed_key_and_writes_nothing(
     env: dict[str, str], bad: str
 ) -> None:
     with pytest.raises(AuthError) as info:
-        settings.store_api_key(bad, env)
+        credentials.store_api_key(bad, env)
     if bad.strip():
         assert bad.strip() not in str(info.value)
     assert not cred_file(env).exists()
 
 
 def test_store_strips_surrounding_whitespace(env: dict[str, str]) -> None:
-    settings.store_api_key(f"\n  {KEY}\r\n", env)
-    assert settings.resolve_api_key(env)[0] == KEY
+    credentials.store_api_key(f"\n  {KEY}\r\n", env)
+    assert credentials.resolve_api_key(env)[0] == KEY
 
 
 # --- deletion and location --------------------------------------------------------------------
 
 
 def test_delete_removes_file_and_says_so(env: dict[str, str]) -> None:
-    settings.store_api_key(KEY, env)
+    credentials.store_api_key(KEY, env)
     path = cred_file(env)
-    assert settings.delete_api_key(env) == [f"config file {settings.display_path(path)}"]
+    assert credentials.delete_api_key(env) == [f"config file {paths.display_path(path)}"]
     assert not path.exists()
     with pytest.raises(AuthError):
-        settings.resolve_api_key(env)
+        credentials.resolve_api_key(env)
 
 
 def test_delete_with_nothing_stored_returns_empty_list(env: dict[str, str]) -> None:
-    assert settings.delete_api_key(env) == []
+    assert credentials.delete_api_key(env) == []
 
 
 def test_delete_leaves_environment_variable_alone(env: dict[str, str]) -> None:
     with_env = {**env, "TITANX_API_KEY": KEY}
-    assert settings.delete_api_key(with_env) == []
-    assert settings.resolve_api_key(with_env)[0] == KEY
+    assert credentials.delete_api_key(with_env) == []
+    assert credentials.resolve_api_key(with_env)[0] == KEY
 
 
 def test_stored_key_location_ignores_environment(env: dict[str, str]) -> None:
-    assert settings.stored_key_location({**env, "TITANX_API_KEY": KEY}) is None
-    settings.store_api_key(KEY, env)
-    assert settings.stored_key_location(env) == (
-        f"config file {settings.display_path(cred_file(env))}"
+    assert credentials.stored_key_location({**env, "TITANX_API_KEY": KEY}) is None
+    credentials.store_api_key(KEY, env)
+    assert credentials.stored_key_location(env) == (
+        f"config file {paths.display_path(cred_file(env))}"
     )
 
 
@@ -345,27 +343,27 @@ def test_stored_key_location_ignores_environment(env: dict[str, str]) -> None:
 
 
 def test_key_goes_to_working_keyring_not_file(kr_env: dict[str, str], memory) -> None:
-    where = settings.store_api_key(KEY, kr_env)
+    where = credentials.store_api_key(KEY, kr_env)
     assert where == "system keyring (MemoryKeyring)"
     assert memory.secrets == {SERVICE: KEY}
     assert not cred_file(kr_env).exists()
-    assert settings.resolve_api_key(kr_env) == (KEY, "system keyring (MemoryKeyring)")
-    assert settings.stored_key_location(kr_env) == "system keyring (MemoryKeyring)"
+    assert credentials.resolve_api_key(kr_env) == (KEY, "system keyring (MemoryKeyring)")
+    assert credentials.stored_key_location(kr_env) == "system keyring (MemoryKeyring)"
 
 
 def test_storing_in_keyring_removes_an_older_file_copy(kr_env: dict[str, str], memory) -> None:
-    settings.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
+    credentials.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
     assert cred_file(kr_env).exists()
-    settings.store_api_key(KEY, kr_env)
+    credentials.store_api_key(KEY, kr_env)
     assert not cred_file(kr_env).exists()
-    assert settings.resolve_api_key(kr_env)[0] == KEY
+    assert credentials.resolve_api_key(kr_env)[0] == KEY
 
 
 def test_backend_raising_on_set_falls_back_to_file(kr_env: dict[str, str], use_backend) -> None:
     use_backend(RefusingKeyring())
-    where = settings.store_api_key(KEY, kr_env)
+    where = credentials.store_api_key(KEY, kr_env)
     assert where.startswith("config file ")
-    assert settings.resolve_api_key(kr_env)[0] == KEY
+    assert credentials.resolve_api_key(kr_env)[0] == KEY
 
 
 def test_file_fallback_removes_stale_keyring_key_that_would_shadow_it(
@@ -373,15 +371,15 @@ def test_file_fallback_removes_stale_keyring_key_that_would_shadow_it(
 ) -> None:
     backend = use_backend(RefusingKeyring())
     backend.secrets[SERVICE] = OTHER_KEY  # stored back when the keyring still accepted writes
-    settings.store_api_key(KEY, kr_env)
+    credentials.store_api_key(KEY, kr_env)
     assert backend.secrets == {}
-    assert settings.resolve_api_key(kr_env)[0] == KEY
+    assert credentials.resolve_api_key(kr_env)[0] == KEY
 
 
 def test_backend_that_keeps_nothing_falls_back_to_file(kr_env: dict[str, str], use_backend) -> None:
     use_backend(SilentKeyring())
-    assert settings.store_api_key(KEY, kr_env).startswith("config file ")
-    assert settings.resolve_api_key(kr_env)[0] == KEY
+    assert credentials.store_api_key(KEY, kr_env).startswith("config file ")
+    assert credentials.resolve_api_key(kr_env)[0] == KEY
 
 
 @pytest.mark.parametrize(
@@ -393,19 +391,19 @@ def test_unusable_backends_mean_file_storage(
     kr_env: dict[str, str], use_backend, backend: KeyringBackend
 ) -> None:
     use_backend(backend)
-    assert settings.store_api_key(KEY, kr_env).startswith("config file ")
-    assert settings.resolve_api_key(kr_env)[0] == KEY
-    assert settings.delete_api_key(kr_env) == [
-        f"config file {settings.display_path(cred_file(kr_env))}"
+    assert credentials.store_api_key(KEY, kr_env).startswith("config file ")
+    assert credentials.resolve_api_key(kr_env)[0] == KEY
+    assert credentials.delete_api_key(kr_env) == [
+        f"config file {paths.display_path(cred_file(kr_env))}"
     ]
 
 
 def test_keyring_read_failure_falls_back_to_file(kr_env: dict[str, str], use_backend) -> None:
-    settings.store_api_key(KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
+    credentials.store_api_key(KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
     use_backend(UnreadableKeyring())
-    assert settings.resolve_api_key(kr_env) == (
+    assert credentials.resolve_api_key(kr_env) == (
         KEY,
-        f"config file {settings.display_path(cred_file(kr_env))}",
+        f"config file {paths.display_path(cred_file(kr_env))}",
     )
 
 
@@ -416,24 +414,24 @@ def test_csvscore_keyring_0_ignores_keyring_entirely(
     env = {**env, "CSVSCORE_KEYRING": value}
     memory.secrets[SERVICE] = OTHER_KEY
     with pytest.raises(AuthError):
-        settings.resolve_api_key(env)  # the keyring copy is not read
-    assert settings.store_api_key(KEY, env).startswith("config file ")
+        credentials.resolve_api_key(env)  # the keyring copy is not read
+    assert credentials.store_api_key(KEY, env).startswith("config file ")
     assert memory.secrets == {SERVICE: OTHER_KEY}  # nor written
-    assert settings.delete_api_key(env) == [f"config file {settings.display_path(cred_file(env))}"]
+    assert credentials.delete_api_key(env) == [f"config file {paths.display_path(cred_file(env))}"]
     assert memory.secrets == {SERVICE: OTHER_KEY}  # nor deleted
 
 
 def test_delete_removes_keyring_and_file_copies(kr_env: dict[str, str], memory) -> None:
-    settings.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
+    credentials.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
     memory.secrets[SERVICE] = KEY
-    removed = settings.delete_api_key(kr_env)
+    removed = credentials.delete_api_key(kr_env)
     assert removed == [
         "system keyring (MemoryKeyring)",
-        f"config file {settings.display_path(cred_file(kr_env))}",
+        f"config file {paths.display_path(cred_file(kr_env))}",
     ]
     assert memory.secrets == {}
     assert not cred_file(kr_env).exists()
-    assert settings.stored_key_location(kr_env) is None
+    assert credentials.stored_key_location(kr_env) is None
 
 
 def test_delete_reports_keyring_failure_after_removing_file(
@@ -441,9 +439,9 @@ def test_delete_reports_keyring_failure_after_removing_file(
 ) -> None:
     backend = use_backend(UndeletableKeyring())
     backend.secrets[SERVICE] = KEY
-    settings.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
+    credentials.store_api_key(OTHER_KEY, {**kr_env, "CSVSCORE_KEYRING": "0"})
     with pytest.raises(ConfigError) as info:
-        settings.delete_api_key(kr_env)
+        credentials.delete_api_key(kr_env)
     message = str(info.value)
     assert "Could not remove the API key from the system keyring (UndeletableKeyring)" in message
     assert "Removed: config file" in message
@@ -464,7 +462,7 @@ def test_delete_reports_keyring_failure_after_removing_file(
     ],
 )
 def test_mask_key_shows_at_most_last_four(key: str, masked: str) -> None:
-    assert settings.mask_key(key) == masked
+    assert credentials.mask_key(key) == masked
 
 
 def test_key_never_logged_even_at_debug_when_keyring_fails(
@@ -472,9 +470,9 @@ def test_key_never_logged_even_at_debug_when_keyring_fails(
 ) -> None:
     use_backend(RefusingKeyring())
     with caplog.at_level(logging.DEBUG):
-        settings.store_api_key(KEY, kr_env)
-        settings.resolve_api_key(kr_env)
-        settings.delete_api_key(kr_env)
+        credentials.store_api_key(KEY, kr_env)
+        credentials.resolve_api_key(kr_env)
+        credentials.delete_api_key(kr_env)
     assert "keyring write failed" in caplog.text  # the failure is logged ...
     assert KEY not in caplog.text and KEY[-4:] not in caplog.text  # ... the key is not
 
@@ -482,7 +480,7 @@ def test_key_never_logged_even_at_debug_when_keyring_fails(
 def test_importing_modules_does_not_import_keyring() -> None:
     # Backend discovery can block on D-Bus; it must only happen when a key is needed.
     code = (
-        "import sys, csvscore.settings, csvscore.remembered, csvscore.lastseen; "
+        "import sys, csvscore.user.paths, csvscore.user.remembered, csvscore.user.lastseen; "
         "print('keyring' in sys.modules)"
     )
     out = subprocess.run(
@@ -495,6 +493,6 @@ def test_utc_now_iso_formats_aware_and_naive_times() -> None:
     from datetime import datetime, timedelta, timezone
 
     aware = datetime(2025, 3, 4, 12, 30, 5, tzinfo=timezone(timedelta(hours=2)))
-    assert settings.utc_now_iso(aware) == "2025-03-04T10:30:05Z"
-    assert settings.utc_now_iso(datetime(2025, 3, 4, 12, 30, 5)) == "2025-03-04T12:30:05Z"
-    assert settings.utc_now_iso().endswith("Z")
+    assert paths.utc_now_iso(aware) == "2025-03-04T10:30:05Z"
+    assert paths.utc_now_iso(datetime(2025, 3, 4, 12, 30, 5)) == "2025-03-04T12:30:05Z"
+    assert paths.utc_now_iso().endswith("Z")

@@ -1,4 +1,4 @@
-"""Tests for csvscore.shortcuts: quoting per script language, finding csvscore, installing.
+"""Tests for csvscore.desktop.shortcuts: quoting per script language, finding csvscore, installing.
 
 Running the installed wrappers is in test_wrappers.py; here the files are written for each
 system into tmp_path and their names, modes and embedded command are checked.
@@ -17,15 +17,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csvscore import shortcuts
-from csvscore.errors import ConfigError
-from csvscore.shortcuts import (
+from csvscore.desktop import shortcuts
+from csvscore.desktop.shortcuts import (
     bat_quote,
     find_csvscore_command,
     install_shortcut,
     render_sh,
     sh_quote,
 )
+from csvscore.errors import ConfigError
 
 NASTY_POSIX_PATHS = [
     "/opt/csvscore/bin/csvscore",
@@ -274,7 +274,7 @@ def test_failing_gio_does_not_fail_the_install(tmp_path) -> None:
 
 
 def test_templates_come_from_the_package() -> None:
-    # importlib.resources reads them from csvscore.wrappers, as it will from a wheel.
+    # importlib.resources reads them from csvscore.desktop.wrappers, as it will from a wheel.
     assert render_sh(["/x"]).startswith("#!/bin/sh\n")
     assert "@@" not in render_sh(["/x/@@ARGS@@"]).replace("/x/@@ARGS@@", "")
-    assert shortcuts.WRAPPER_PACKAGE == "csvscore.wrappers"
+    assert shortcuts.WRAPPER_PACKAGE == "csvscore.desktop.wrappers"

@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from csvscore import workbook
-from csvscore.cells import (
+from csvscore.errors import OutputError, UsageError
+from csvscore.mapping.model import ColumnMapping, Mapping
+from csvscore.output import workbook
+from csvscore.output.cells import (
     EXCEL_MAX_CHARS,
     REPLACEMENT_CHAR,
     csv_row,
@@ -22,9 +24,9 @@ from csvscore.cells import (
     excel_row,
     utf16_len,
 )
-from csvscore.errors import OutputError, UsageError
-from csvscore.mapping import ColumnMapping, Mapping
-from csvscore.report import JOB_COLUMNS, MAPPING_COLUMNS, RESULT_COLUMNS
+from csvscore.output.report import JOB_COLUMNS, MAPPING_COLUMNS, RESULT_COLUMNS
+from csvscore.output.workbook import default_output_path, write_result
+from csvscore.read.table import RowProblem, Table
 from csvscore.results import (
     ACCEPTED,
     DUPLICATE,
@@ -38,8 +40,6 @@ from csvscore.results import (
     RunResult,
     RunSummary,
 )
-from csvscore.table import RowProblem, Table
-from csvscore.workbook import default_output_path, write_result
 
 HEADERS = ["First Name", "Last Name", "Phone", "Email", "Notes", "Notes"]
 ROWS = [

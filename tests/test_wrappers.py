@@ -28,7 +28,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csvscore.shortcuts import (
+from csvscore.desktop.shortcuts import (
     desktop_exec_arg,
     desktop_exec_value,
     install_shortcut,

@@ -1,0 +1,467 @@
+"""The TitanX API client: the one module of csvscore that speaks HTTP (and imports requests).
+
+The score POST costs money and has no idempotency key, so this client retries it only when the
+request was certainly not processed: a 429, a 502/503, or a failure to connect. Whenever the
+batch may have reached TitanX (read timeout, connection dropped after sending, a 500, an
+unreadable 2xx) it raises :class:`OutcomeUnknown` and never resends; the caller decides (see
+``csvscore submit``'s reconciliation). GETs are idempotent and are retried more freely.
+
+The API key is sent only in the ``Authorization`` header and is scrubbed from every message,
+exception and event this module produces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ProxyError,
+)
+from urllib3.util.retry import Retry
+
+from csvscore._version import __version__
+from csvscore.api.errors import (
+    JobNotFound,
+    OutcomeUnknown,
+    RateLimited,
+    UnexpectedResponse,
+)
+from csvscore.api.ratelimit import RateLimitState, parse_retry_after, wait_after_429
+from csvscore.api.responses import (
+    ScoreResponse,
+    message_from_body,
+    parse_json,
+    parse_score_response,
+    read_jobs_page,
+    refusal_error,
+    truncate,
+)
+from csvscore.errors import AuthError, ConfigError, CsvscoreError, NetworkError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://app.titanx.io/api/public/v2"
+JOBS_PAGE_SIZE = 50
+BACKOFF_BASE = 1.0  # seconds before the first retry (then doubled, with jitter)
+BACKOFF_CAP = 30.0
+# A score POST is resent only after answers that mean "not processed". 504 (gateway timeout) is
+# deliberately not here: the gateway gave up waiting on a backend that had the batch and may
+# still create the job, which is exactly the "outcome unknown" case.
+SCORE_RETRY_STATUSES = frozenset({502, 503})
+GET_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+_HANDSHAKE_MARKERS = ("certificate", "wrong version number", "handshake", "unknown protocol")
+
+
+def _cause(exc: requests.RequestException) -> Any:
+    """urllib3's own exception inside a requests one (unwrapping MaxRetryError, ProxyError)."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    if isinstance(reason, ProxyError):
+        reason = reason.original_error
+    return reason
+
+
+def _is_connect_failure(exc: requests.ConnectionError) -> bool:
+    """True when the connection (to TitanX or the proxy) was never made: nothing was sent."""
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(
+        _cause(exc), (NewConnectionError, ConnectTimeoutError)
+    )
+
+
+def is_handshake_failure(exc: requests.exceptions.SSLError) -> bool:
+    """True for TLS errors of the handshake (certificate, protocol): nothing was sent.
+
+    Other TLS errors (an EOF "in violation of protocol" while reading the answer) also arrive
+    as SSLError, and for a POST they mean the outcome is unknown.
+    """
+    text = str(exc).lower()
+    return any(marker in text for marker in _HANDSHAKE_MARKERS)
+
+
+def _connect_problem(exc: requests.ConnectionError, connect_timeout: float) -> str:
+    reason = _cause(exc)
+    if isinstance(reason, NameResolutionError):
+        return "the host name could not be resolved"
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection within {connect_timeout:g} s"
+    text = str(reason)
+    if "refused" in text.lower():
+        return "connection refused"
+    return text.split("Failed to establish a new connection: ")[-1]
+
+
+class _Bearer(AuthBase):
+    # An auth object (rather than a plain header) stops requests from replacing it with
+    # ~/.netrc credentials, and keeps the key out of any repr.
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        return request
+
+    def __repr__(self) -> str:
+        return "<Bearer <hidden>>"
+
+
+# -- the client --------------------------------------------------------------------------------
+
+
+class TitanXClient:
+    """Talks to TitanX's public API v2. Safe to share between threads (a session per thread).
+
+    ``sleep``, ``clock`` and ``rng`` are injectable so tests need no real waiting;
+    ``on_event`` receives one-line progress messages ("rate limited; waiting 1.2 s (retry 1
+    of 5)"). ``max_total_wait`` caps the time one call spends waiting between retries.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        connect_timeout: float = 10,
+        read_timeout: float = 120,
+        max_retries: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        on_event: Callable[[str], None] | None = None,
+        user_agent: str | None = None,
+        max_total_wait: float = 600.0,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise AuthError("No TitanX API key. Run `csvscore login`, or set TITANX_API_KEY.")
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"The TitanX API URL must start with https:// (got {base_url!r}).")
+        self._key = api_key.strip()
+        self._auth = _Bearer(self._key)
+        self.base_url = base_url.strip().rstrip("/")
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_retries = max_retries
+        self.max_total_wait = max_total_wait
+        self.user_agent = user_agent or f"csvscore/{__version__}"
+        self.rate_limit = RateLimitState()
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._on_event = on_event
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TitanXClient(base_url={self.base_url!r}, api_key=<hidden>)"
+
+    # -- public calls --------------------------------------------------------------------------
+
+    def score(
+        self, contacts: list[dict[str, Any]], scoring_type: str = "lightning"
+    ) -> ScoreResponse:
+        """Submit one batch (1..1000 contacts). Never resent once it may have been processed.
+
+        Raises AuthError, CreditsError, BatchRefused, RateLimited, UnexpectedResponse,
+        NetworkError (nothing was sent or processed) or OutcomeUnknown (maybe processed).
+        """
+        if not contacts:
+            raise ValueError("score() needs at least one contact")
+        body = json.dumps(
+            {"contacts": contacts, "scoringType": scoring_type}, ensure_ascii=False
+        ).encode("utf-8")
+        response = self._request("POST", self._url("/contacts/score"), body=body)
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                parsed = parse_json(response.content)
+            except ValueError:
+                snippet = truncate(self._message(response), 80)
+                raise OutcomeUnknown(
+                    f"TitanX answered HTTP {status} with something that is not JSON ({snippet})",
+                    status,
+                ) from None
+            try:
+                return parse_score_response(parsed, contacts)
+            except ValueError as exc:
+                raise OutcomeUnknown(f"TitanX answered HTTP {status} but {exc}", status) from None
+        raise self._refusal(response, "the batch", batch=True)
+
+    def list_jobs(
+        self, *, since: datetime | None = None, max_pages: int = 20
+    ) -> list[dict[str, Any]]:
+        """Jobs of the account (newest first as TitanX returns them), created at/after ``since``.
+
+        Reads pages of ``JOBS_PAGE_SIZE`` until a short or empty page, the reported total, a
+        page wholly older than ``since``, a page repeating earlier jobs, or ``max_pages``.
+        Jobs whose ``createdAt`` cannot be read are kept.
+        """
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        jobs: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for page in range(1, max_pages + 1):
+            body = self._get_json(
+                self._url("/jobs"),
+                "the job list",
+                params={"page": page, "pageSize": JOBS_PAGE_SIZE},
+            )
+            found, last = read_jobs_page(body, seen, since, JOBS_PAGE_SIZE)
+            jobs.extend(found)
+            if last:
+                break
+        return jobs
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """One job (``data`` unwrapped when present). JobNotFound for an unknown id."""
+        try:
+            body = self._get_json(self._url(f"/jobs/{quote(job_id, safe='')}"), f"job {job_id}")
+        except UnexpectedResponse as exc:
+            if exc.status == 404:
+                raise JobNotFound(f"TitanX has no job {job_id} (HTTP 404)", 404) from None
+            raise
+        if isinstance(body, dict) and isinstance(body.get("data"), dict):
+            return body["data"]
+        if not isinstance(body, dict):
+            raise UnexpectedResponse(f"TitanX answered job {job_id} with something unexpected")
+        return body
+
+    def quota(self) -> dict[str, Any]:
+        """``GET /api/public/quota`` (no /v2): the plan's limits, as TitanX returns them."""
+        body = self._get_json(self._quota_url(), "the quota request")
+        if not isinstance(body, dict):
+            raise UnexpectedResponse("TitanX answered the quota request with something unexpected")
+        return body
+
+    def check_key(self) -> None:
+        """A cheap authenticated call; AuthError if TitanX refuses the key."""
+        try:
+            self.quota()
+        except UnexpectedResponse as exc:
+            if exc.status not in (404, 405):
+                raise
+            # The quota endpoint moved: any authenticated GET proves the key.
+            self._get_json(self._url("/jobs"), "the job list", params={"page": 1, "pageSize": 1})
+
+    def close(self) -> None:
+        """Close every thread's session."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> TitanXClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _quota_url(self) -> str:
+        parts = urlsplit(self.base_url)
+        path = parts.path.rstrip("/")
+        prefix = path[: -len("/v2")] if path.endswith("/v2") else "/api/public"
+        return urlunsplit((parts.scheme, parts.netloc, prefix + "/quota", "", ""))
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            # No urllib3-level retries at all: a silent resend of the POST could charge twice.
+            adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers.update({"User-Agent": self.user_agent, "Accept": "application/json"})
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "<hidden>") if len(self._key) >= 4 else text
+
+    def _emit(self, message: str) -> None:
+        message = self._redact(message)
+        log.info(message)
+        if self._on_event is not None:
+            self._on_event(message)
+
+    def _backoff(self, retry: int) -> float:
+        """Exponential backoff with jitter: between half and all of min(cap, base * 2^(n-1))."""
+        ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retry - 1))
+        with self._rng_lock:
+            return ceiling / 2 + self._rng.random() * ceiling / 2
+
+    def _message(self, response: requests.Response) -> str:
+        text = message_from_body(response.content)
+        return self._redact(text or f"HTTP {response.status_code} {response.reason or ''}".strip())
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> requests.Response:
+        """Send with the retry policy; return the first answer that is not retried."""
+        idempotent = method == "GET"
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        retry = 0
+        waited = 0.0
+        while True:
+            if retry:
+                # A retry takes a slot in the rate-limit window like any send (the first attempt's
+                # slot was reserved by the caller's pacing), so it cannot provoke another 429.
+                extra = self.rate_limit.reserve(self._clock())
+                if extra > 0:
+                    self._sleep(extra)
+                    waited += extra
+            self.rate_limit.note_sent()
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    data=body,
+                    params=params,
+                    headers=headers,
+                    auth=self._auth,
+                    timeout=(self.connect_timeout, self.read_timeout),
+                    allow_redirects=False,
+                )
+            except requests.exceptions.SSLError as exc:
+                detail = self._redact(truncate(str(exc), 160))
+                if is_handshake_failure(exc):
+                    # Certificate trouble (often a company proxy) does not go away by retrying.
+                    raise NetworkError(
+                        f"Could not connect securely to TitanX ({detail}). A company proxy or "
+                        "antivirus may be intercepting HTTPS."
+                    ) from None
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"the secure connection broke after the batch was sent ({detail})"
+                    ) from None
+                problem = "the secure connection to TitanX broke"
+            except requests.ConnectionError as exc:
+                if _is_connect_failure(exc):
+                    problem = (
+                        "could not connect to TitanX ("
+                        + _connect_problem(exc, self.connect_timeout)
+                        + ")"
+                    )
+                elif idempotent:
+                    problem = "the connection to TitanX dropped"
+                else:
+                    raise OutcomeUnknown(
+                        "the connection dropped after the batch was sent "
+                        f"({self._redact(truncate(str(exc), 160))})"
+                    ) from None
+            except requests.Timeout:
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"no answer within {self.read_timeout:g} s after the batch was sent"
+                    ) from None
+                problem = f"no answer from TitanX within {self.read_timeout:g} s"
+            except requests.RequestException as exc:  # broken chunked body, bad encoding...
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"the answer was cut off ({self._redact(truncate(str(exc), 160))})"
+                    ) from None
+                problem = "the answer from TitanX was cut off"
+            else:
+                self.rate_limit.update(response.headers, self._clock())
+                status = response.status_code
+                if status == 429:
+                    wait = self._wait_for_429(response, retry + 1)
+                    if retry >= self.max_retries:
+                        raise RateLimited(
+                            f"TitanX still answers HTTP 429 (rate limit) after {retry} retries. "
+                            "Nothing was charged; run again later.",
+                            wait,
+                        )
+                    if waited + wait > self.max_total_wait:
+                        raise RateLimited(
+                            f"TitanX's rate limit is exhausted (HTTP 429) and it asks to wait "
+                            f"{wait:.0f} s, longer than csvscore waits "
+                            f"({self.max_total_wait:.0f} s in all). Nothing was charged; "
+                            "run again later.",
+                            wait,
+                        )
+                    retry += 1
+                    self._emit(
+                        f"rate limited; waiting {wait:.1f} s (retry {retry} of {self.max_retries})"
+                    )
+                    self._sleep(wait)
+                    waited += wait
+                    continue
+                retried = GET_RETRY_STATUSES if idempotent else SCORE_RETRY_STATUSES
+                if status not in retried:
+                    return response
+                problem = f"TitanX answered HTTP {status} ({truncate(self._message(response), 80)})"
+            # Only failures where nothing was processed (or a GET) get here: retry with backoff.
+            delay = self._backoff(retry + 1)
+            if retry >= self.max_retries or waited + delay > self.max_total_wait:
+                raise NetworkError(
+                    f"{problem[0].upper()}{problem[1:]}; gave up after {retry} retries."
+                    + ("" if idempotent else " The batch was not processed; nothing was charged.")
+                )
+            retry += 1
+            self._emit(
+                f"{problem}; retrying in {delay:.1f} s (retry {retry} of {self.max_retries})"
+            )
+            self._sleep(delay)
+            waited += delay
+
+    def _wait_for_429(self, response: requests.Response, retry: int) -> float:
+        """Retry-After if given, else the exhausted tier's reset, else backoff with jitter."""
+        now = self._clock()
+        wait = parse_retry_after(response.headers.get("Retry-After"), now)
+        if wait is None:
+            wait = wait_after_429(response.headers, now)
+        return wait if wait is not None else self._backoff(retry)
+
+    def _refusal(
+        self, response: requests.Response, what: str, *, batch: bool = False
+    ) -> CsvscoreError:
+        """The error for a non-2xx answer that is not retried (``batch``: the score POST)."""
+        return refusal_error(
+            response.status_code,
+            self._message(response),
+            what,
+            batch=batch,
+            location=self._redact(response.headers.get("Location", "elsewhere")),
+            url=response.url,
+        )
+
+    def _get_json(self, url: str, what: str, *, params: dict[str, Any] | None = None) -> Any:
+        response = self._request("GET", url, params=params)
+        if not 200 <= response.status_code < 300:
+            raise self._refusal(response, what)
+        try:
+            return parse_json(response.content)
+        except ValueError:
+            raise UnexpectedResponse(
+                f"TitanX answered {what} with something that is not JSON: "
+                f"{truncate(self._message(response), 120)}",
+                response.status_code,
+            ) from None

@@ -1,0 +1,139 @@
+"""The `csvscore` command: the parser and the entry point. Errors become one line + exit code here.
+
+Exit codes are :class:`csvscore.errors.ExitCode` (README, "Exit codes"). The command modules
+import the library lazily, so importing them here keeps `csvscore --version` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from csvscore._version import __version__
+from csvscore.cli.account import (
+    cmd_account,
+    cmd_install_shortcut,
+    cmd_login,
+    cmd_logout,
+    cmd_mappings_forget,
+    cmd_mappings_list,
+    cmd_mappings_show,
+)
+from csvscore.cli.env import Env
+from csvscore.cli.map import cmd_fields, cmd_map
+from csvscore.cli.options import Parser, add_map_options, add_read_options, add_score_options
+from csvscore.cli.score import cmd_drop, cmd_score
+from csvscore.errors import CsvscoreError, ExitCode
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="csvscore",
+        description="Map CRM contact exports to TitanX's scoring API and submit them safely.",
+    )
+    parser.add_argument("--version", action="version", version=f"csvscore {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    # --debug is accepted after the command too (`csvscore map f.csv --debug`), as the error
+    # messages suggest; SUPPRESS keeps a subcommand from resetting the top-level value.
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    add = functools.partial(sub.add_parser, parents=[common])
+
+    p = add("fields", help="list the TitanX contact fields and what goes in each")
+    p.set_defaults(func=cmd_fields)
+
+    p = add("map", help="show how a file's columns map to TitanX fields")
+    p.add_argument("file", type=Path, help="CSV, TSV, TXT, XLSX, XLSM, XLS or ODS export")
+    add_read_options(p)
+    add_map_options(p)
+    p.add_argument("--save", type=Path, metavar="FILE", help="write the mapping as YAML to FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=cmd_map)
+
+    p = add("score", help="score a file's contacts with TitanX and write a workbook")
+    p.add_argument("file", type=Path, help="CSV, TSV, TXT, XLSX, XLSM, XLS or ODS export")
+    add_score_options(p)
+    p.set_defaults(func=cmd_score)
+
+    p = add("drop", help="score dropped files one by one, open the results (used by the shortcut)")
+    # nargs="*": a double-click with no files must reach run_drop (which asks for files)
+    # instead of dying in argparse as the window closes.
+    p.add_argument(
+        "files", type=Path, nargs="*", metavar="FILE", help="files to score (none: asks for them)"
+    )
+    add_score_options(p)
+    p.add_argument("--no-wait", action="store_true", help="do not wait for Enter at the end")
+    p.set_defaults(func=cmd_drop)
+
+    p = add("login", help="store your TitanX API key (checked first)")
+    p.add_argument("--key-stdin", action="store_true", help="read the key from standard input")
+    p.add_argument("--base-url", help="API base URL to check the key against")
+    p.set_defaults(func=cmd_login)
+
+    p = add("logout", help="remove the stored API key")
+    p.set_defaults(func=cmd_logout)
+
+    p = add("account", help="credits remaining and rate limits")
+    p.add_argument("--base-url", help="API base URL")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_account)
+
+    p = add("mappings", help="list, show or forget remembered mappings")
+    msub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser, required=True)
+    madd = functools.partial(msub.add_parser, parents=[common])
+    madd("list", help="list remembered mappings").set_defaults(func=cmd_mappings_list)
+    q = madd("show", help="print one remembered mapping")
+    q.add_argument("name", help="its name (signature) or a unique prefix")
+    q.set_defaults(func=cmd_mappings_show)
+    q = madd("forget", help="delete one remembered mapping")
+    q.add_argument("name", help="its name (signature) or a unique prefix")
+    q.set_defaults(func=cmd_mappings_forget)
+
+    p = add("install-shortcut", help="put a drag-and-drop shortcut on your Desktop")
+    p.add_argument("--dir", type=Path, help="folder to put it in (default: your Desktop)")
+    p.set_defaults(func=cmd_install_shortcut)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    env = env or Env()
+    parser = build_parser()
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        try:
+            # argparse prints --help/--version itself: point it at this call's streams.
+            with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
+                args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help / --version (bad options raise UsageError)
+            return int(exc.code or 0)
+        if not getattr(args, "func", None):
+            parser.print_help(env.stdout)
+            return ExitCode.BAD_INPUT
+        func: Callable[[argparse.Namespace, Env], int] = args.func
+        return func(args, env)
+    except CsvscoreError as exc:
+        if debug:
+            traceback.print_exc(file=env.stderr)
+        print(f"Error: {exc.message}", file=env.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=env.stderr)
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.OK
+    except Exception as exc:  # the last line of defence: no traceback for users
+        if debug:
+            traceback.print_exc(file=env.stderr)
+        print(
+            f"Error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)",
+            file=env.stderr,
+        )
+        return ExitCode.ERROR

@@ -1,0 +1,117 @@
+"""Option groups shared by the commands, and turning parsed options into library options."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from csvscore.cli.env import Env
+from csvscore.errors import UsageError
+
+if TYPE_CHECKING:  # the library is imported lazily, so `csvscore --version` starts fast
+    from csvscore.pipeline import MapOptions, ReadOptions
+    from csvscore.read.table import Table
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option as one line and exit code 2, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("reading the file")
+    g.add_argument(
+        "--sheet", help="workbook sheet to read (default: the first that looks like contacts)"
+    )
+    g.add_argument(
+        "--header-row", type=int, metavar="N", help="line/row number of the header (default: found)"
+    )
+    g.add_argument("--encoding", help="CSV text encoding, e.g. utf-8, cp1252 (default: detected)")
+    g.add_argument("--delimiter", help="CSV delimiter: , ; tab | (default: detected)")
+
+
+def add_map_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("mapping columns")
+    g.add_argument("--mapping", type=Path, metavar="FILE", help="YAML that pins columns to fields")
+    g.add_argument("--profile", help="source profile, e.g. hubspot, salesforce (default: detected)")
+    g.add_argument(
+        "--threshold", type=float, help="confidence below which a column stays unmapped (0..1)"
+    )
+    g.add_argument(
+        "--no-remembered", action="store_true", help="ignore a mapping remembered for these headers"
+    )
+
+
+def add_score_options(p: argparse.ArgumentParser) -> None:
+    add_read_options(p)
+    add_map_options(p)
+    g = p.add_argument_group("sending")
+    g.add_argument("--sandbox", action="store_true", help="use the built-in API simulator (free)")
+    g.add_argument("--base-url", help="API base URL (default: TITANX_BASE_URL or TitanX's)")
+    g.add_argument("--dry-run", action="store_true", help="do everything except sending")
+    g.add_argument(
+        "--scoring-type",
+        choices=("lightning", "titan"),
+        default="lightning",
+        help="TitanX scoring type (default lightning)",
+    )
+    g.add_argument("--batch-size", type=int, default=1000, help="contacts per request (max 1000)")
+    g.add_argument("--workers", type=int, help="requests in flight at once (default 4)")
+    g.add_argument("--send-invalid", action="store_true", help="also send rows TitanX would reject")
+    g.add_argument(
+        "--keep-duplicates", action="store_true", help="also send rows that repeat an earlier row"
+    )
+    g.add_argument(
+        "--retry-unconfirmed",
+        action="store_true",
+        help="resend batches whose outcome is unknown (may charge them twice)",
+    )
+    g.add_argument(
+        "--new-run",
+        action="store_true",
+        help="send a file again that was already sent with another mapping (charges again)",
+    )
+    g.add_argument(
+        "--rescore",
+        action="store_true",
+        help="also send contacts already scored from another file (charges them again)",
+    )
+    g.add_argument("--journal", type=Path, metavar="FILE", help="journal file (default: state dir)")
+    g.add_argument("-y", "--yes", action="store_true", help="no review, no questions")
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", type=Path, help="result file (default: <input>.scored.xlsx)")
+    g.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="result format")
+    g.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    g.add_argument("--open", action="store_true", help="open the result when done")
+
+
+def read_options_from(args: argparse.Namespace) -> ReadOptions:
+    from csvscore.pipeline import ReadOptions
+
+    delimiter = args.delimiter
+    if delimiter and delimiter.lower() in ("tab", "\\t"):
+        delimiter = "\t"
+    return ReadOptions(args.sheet, args.header_row, args.encoding, delimiter)
+
+
+def map_options_from(args: argparse.Namespace) -> MapOptions:
+    from csvscore.mapping.matcher import DEFAULT_THRESHOLD
+    from csvscore.pipeline import MapOptions
+
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    if not 0 <= threshold <= 1:
+        raise UsageError("--threshold must be between 0 and 1")
+    return MapOptions(args.mapping, args.profile, threshold, not args.no_remembered)
+
+
+def warn_problems(table: Table, env: Env, limit: int = 10) -> None:
+    for problem in table.problems[:limit]:
+        print(f"Warning: line {problem.source_row}: {problem.message}", file=env.stderr)
+    if len(table.problems) > limit:
+        print(
+            f"Warning: {len(table.problems) - limit} more rows did not fit the header",
+            file=env.stderr,
+        )

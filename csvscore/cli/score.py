@@ -1,0 +1,203 @@
+"""`csvscore score` and `csvscore drop`: map, review, confirm, send, write; exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from csvscore.cli.env import Env, isatty
+from csvscore.cli.options import map_options_from, read_options_from, warn_problems
+from csvscore.errors import UsageError
+from csvscore.results import exit_code_for
+
+if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` starts fast
+    from csvscore.cli.render import Style
+    from csvscore.pipeline import MappedFile, ScoreOutcome
+    from csvscore.scoring.plan import Plan
+    from csvscore.scoring.submit import ScoreOptions
+
+
+def cmd_score(args: argparse.Namespace, env: Env) -> int:
+    if args.sandbox and args.base_url:
+        raise UsageError("--sandbox and --base-url cannot be used together")
+    outcome = score_one(args.file, args, env)
+    if args.open and outcome.outputs:
+        _open(outcome.outputs[0], env)
+    return int(exit_code_for(outcome.result))
+
+
+def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
+    """Map, review (when a person is there), confirm, send and write one file."""
+    from csvscore.cli.render import ProgressLine, style_for, summary_lines
+    from csvscore.pipeline import (
+        ScoreRequest,
+        map_file,
+        prepare,
+        score_prepared,
+    )
+    from csvscore.scoring.submit import DEFAULT_WORKERS, ScoreOptions
+
+    options = ScoreOptions(
+        scoring_type=args.scoring_type,
+        batch_size=args.batch_size,
+        workers=args.workers or DEFAULT_WORKERS,
+        dry_run=args.dry_run,
+        retry_unconfirmed=args.retry_unconfirmed,
+        new_run=args.new_run,
+    )
+    options.check()
+    request = ScoreRequest(
+        output=args.output,
+        fmt=args.format,
+        options=options,
+        send_invalid=args.send_invalid,
+        keep_duplicates=args.keep_duplicates,
+        sandbox=args.sandbox,
+        base_url=args.base_url,
+        journal=args.journal,
+        rescore=args.rescore,
+    )
+    map_opts = map_options_from(args)
+    mapped = map_file(path, read_options_from(args), map_opts, env=env.environ)
+    warn_problems(mapped.table, env)
+    interactive = env.interactive and not args.yes and not args.json
+    out_style = style_for(env.stdout, env.environ)
+    if not interactive:  # the review table lists the mapping's notes itself
+        for note in mapped.mapping.notes:
+            print(note, file=env.stderr)
+    changed = False
+    if interactive:
+        from csvscore.cli.render import describe_table
+        from csvscore.cli.review import review_mapping
+
+        print(describe_table(mapped.table), file=env.stdout)
+        while True:
+            changed = (
+                review_mapping(
+                    mapped.mapping,
+                    stdin=env.stdin,
+                    stdout=env.stdout,
+                    style=out_style,
+                    threshold=map_opts.threshold,
+                )
+                or changed
+            )
+            missing = mapped.mapping.missing_required()
+            if not missing:
+                break
+            print(
+                out_style.bad(
+                    f"Nothing maps to {', '.join(missing)}: TitanX would reject every row. "
+                    "Map a column (e.g. 3=lastName) or type q to quit."
+                ),
+                file=env.stdout,
+            )
+    for c in mapped.mapping.review():
+        print(
+            f"Note: column {c.index + 1} '{c.header}' left unmapped (sent in unmappedFields): "
+            f"{c.reason}",
+            file=env.stderr,
+        )
+    prepared = prepare(mapped, request, env=env.environ)
+    for note in prepared.notes:
+        print(f"Note: {note}", file=env.stderr)
+    if interactive:
+        _confirm_and_remember(mapped, prepared.plan, options, changed, env, out_style)
+    bar = ProgressLine(env.stderr, enabled=isatty(env.stderr) and not args.json)
+
+    def event(message: str) -> None:
+        bar.close()
+        print(message, file=env.stderr)
+
+    try:
+        outcome = score_prepared(
+            mapped, prepared, request, env=env.environ, progress=bar, on_event=event
+        )
+    finally:
+        bar.close()
+    if args.json:
+        json.dump(_summary_json(outcome), env.stdout, ensure_ascii=False, indent=2, default=str)
+        env.stdout.write("\n")
+    else:
+        print(summary_lines(outcome.result.summary, out_style), file=env.stdout)
+        for out in outcome.outputs:
+            print(f"Result: {out}", file=env.stdout)
+    return outcome
+
+
+def _confirm_and_remember(
+    mapped: MappedFile,
+    plan: Plan,
+    options: ScoreOptions,
+    changed: bool,
+    env: Env,
+    style: Style,
+) -> None:
+    """Show the plan and its cost; ask before spending; offer to remember the mapping."""
+    from csvscore.cli.review import ReviewCancelled, confirm, plan_text
+    from csvscore.mapping.overrides import dump_mapping_yaml
+    from csvscore.user import remembered
+
+    print("\n" + plan_text(plan), file=env.stdout)
+    if not options.dry_run:
+        if plan.to_send == 0:
+            print("Nothing to send.", file=env.stdout)
+        elif not confirm(
+            f"Send {plan.to_send} contacts to TitanX now?", stdin=env.stdin, stdout=env.stdout
+        ):
+            raise ReviewCancelled("not confirmed")
+    if mapped.remembered_path is None or changed:
+        question = "Remember this mapping for files with the same columns?"
+        if confirm(question, stdin=env.stdin, stdout=env.stdout, default=True):
+            where = remembered.remember(
+                mapped.signature,
+                dump_mapping_yaml(mapped.mapping),
+                source_file=mapped.table.path.name,
+                env=env.environ,
+            )
+            print(f"Remembered: {where}", file=env.stdout)
+
+
+def cmd_drop(args: argparse.Namespace, env: Env) -> int:
+    from csvscore.cli.drop import DropOutcome, dropped_files, run_drop
+    from csvscore.desktop.opener import open_with_default_app
+
+    if args.output and len(args.files) > 1:
+        raise UsageError("-o/--output names one file; leave it out when dropping several")
+
+    def one(path: Path) -> DropOutcome:
+        # run_drop opens the results itself, so --open is not applied here.
+        outcome = score_one(path, args, env)
+        code = int(exit_code_for(outcome.result))
+        return DropOutcome(path, tuple(outcome.outputs), code, outcome.result.summary.stop_reason)
+
+    return run_drop(
+        dropped_files([str(f) for f in args.files], env.environ),
+        one,
+        stdin=env.stdin,
+        stdout=env.stdout,
+        open_result=open_with_default_app,
+        wait=not args.no_wait,
+        debug=args.debug,
+    )
+
+
+def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    s = asdict(outcome.result.summary)
+    s["outputs"] = [str(p) for p in outcome.outputs]
+    s["journal"] = str(outcome.journal) if outcome.journal else None
+    s["exit_code"] = int(exit_code_for(outcome.result))
+    return s
+
+
+def _open(path: Path, env: Env) -> None:
+    try:
+        from csvscore.desktop.opener import open_with_default_app
+
+        open_with_default_app(path)
+    except Exception:
+        print(f"Could not open the result; open it yourself: {path}", file=env.stderr)

@@ -1,0 +1,1 @@
+"""Templates of the Desktop wrapper scripts (data, installed with the package)."""

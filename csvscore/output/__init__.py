@@ -1,0 +1,5 @@
+"""The result files: the workbook (and CSV files) that say what happened to every row.
+
+Reads run results, never the journal.
+Everything else here is internal.
+"""
