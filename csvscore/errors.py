@@ -12,7 +12,7 @@ The whole tree (``api.errors`` adds the outcomes of one API call beside it)::
     |                                has no column
     +-- UsageError                2  options that do not make sense together
     +-- ConfigError               2  the user's own configuration is unusable
-    |   +-- StateError            2  csvscore's state folder (journals, ledger) is unusable
+    |   +-- StateError           11  csvscore's state folder (journals, ledger) is unusable
     +-- OutputError               2  the result cannot be written (checked before sending)
     +-- AuthError                 3  no API key, or TitanX refused it
     +-- CreditsError              4  the account ran out of credits
@@ -43,6 +43,9 @@ class ExitCode(IntEnum):
     FAILED = 6  # some batches failed (server refused them); see the Rejected sheet
     NETWORK = 7  # the API could not be reached at all
     CANCELLED = 8  # the user declined at the review; nothing was sent
+    BUSY = 9  # the same file (or the same contacts) is being sent by another run; nothing sent
+    NOT_SAVED = 10  # contacts were sent, but the result could not be saved where asked
+    STATE = 11  # csvscore's state folder (journals, ledger) is unusable; nothing was sent
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -121,3 +124,5 @@ class OutputError(CsvscoreError):
 
 class StateError(ConfigError):
     """csvscore's own state folder (journals, the ledger) is full, unreadable or corrupt."""
+
+    exit_code = ExitCode.STATE

@@ -6,6 +6,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from csvscore.errors import ExitCode
 from csvscore.sandbox.server import Sandbox
 from tests.support import Run, phone, run_cli, sheet_rows, summary, write_contacts
@@ -133,13 +135,16 @@ def test_429_is_waited_out_and_retried(
     assert statuses(out) == ["accepted"] * 3
 
 
-def test_503_is_retried(make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]) -> None:
-    sb = make_sandbox(faults=["503", "html_502"])
+@pytest.mark.parametrize("fault", ["503", "html_502"])
+def test_a_5xx_leaves_the_batch_unconfirmed_and_never_resends_it(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str], fault: str
+) -> None:
+    sb = make_sandbox(faults=[fault])
     src = write_contacts(tmp_path / "c.csv", 3)
     r = score(sb, src, tmp_path / "out.xlsx", environ)
-    assert r.code == ExitCode.OK, r.err
-    assert len(sb.state.jobs) == 1
-    assert "retry" in r.err.lower()
+    assert r.code == ExitCode.UNCONFIRMED, r.err
+    assert len(sb.state.score_requests) == 1
+    assert statuses(tmp_path / "out.xlsx") == ["unconfirmed"] * 3
 
 
 def test_dropped_connection_after_the_job_was_created_is_reconciled_not_resent(

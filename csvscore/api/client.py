@@ -58,10 +58,11 @@ DEFAULT_BASE_URL = "https://app.titanx.io/api/public/v2"
 JOBS_PAGE_SIZE = 50
 BACKOFF_BASE = 1.0  # seconds before the first retry (then doubled, with jitter)
 BACKOFF_CAP = 30.0
-# A score POST is resent only after answers that mean "not processed". 504 (gateway timeout) is
-# deliberately not here: the gateway gave up waiting on a backend that had the batch and may
-# still create the job, which is exactly the "outcome unknown" case.
-SCORE_RETRY_STATUSES = frozenset({502, 503})
+# A score POST is resent only when it provably never reached TitanX: no connection, DNS failure,
+# a TLS handshake refused, or a 429 (the limiter answers before processing). No 5xx is proof:
+# a gateway's 502/504 or a 503 may come after the backend created the job and charged for it,
+# so every 5xx on a POST is "outcome unknown" and goes to reconciliation instead.
+SCORE_RETRY_STATUSES: frozenset[int] = frozenset()
 GET_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 _HANDSHAKE_MARKERS = ("certificate", "wrong version number", "handshake", "unknown protocol")

@@ -266,6 +266,7 @@ class SandboxState:
         self._rng = random.Random(config.seed)
         self._credits = config.credits
         self._faults: deque[str] = deque(config.faults)
+        self._get_faults: deque[int] = deque()
         self._score_posts = 0
         self._jobs: dict[str, Job] = {}
         self._scores: list[ScoreRecord] = []
@@ -295,6 +296,18 @@ class SandboxState:
         checked = [check_fault(f) for f in faults]
         with self._lock:
             self._faults.extend(checked)
+
+    def add_get_faults(self, *statuses: str) -> None:
+        """Answer the next GETs of jobs or quota with these HTTP statuses ("503"), one each."""
+        for status in statuses:
+            if not (status.isdigit() and 400 <= int(status) <= 599):
+                raise ValueError(f"a GET fault is an HTTP status 400-599, not {status!r}")
+        with self._lock:
+            self._get_faults.extend(int(s) for s in statuses)
+
+    def take_get_fault(self) -> int | None:
+        with self._lock:
+            return self._get_faults.popleft() if self._get_faults else None
 
     def record_score(self, contacts: list[Any] | None) -> ScoreRecord:
         """Record a score POST as received (before the limiter and the key check)."""

@@ -222,8 +222,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == SCORE_PATH:
             self._message(405, "Method not allowed")
         elif path in (QUOTA_PATH, JOBS_PATH) or path.startswith(JOBS_PATH + "/"):
+            get_fault = state.take_get_fault() if method == "GET" else None
             if method != "GET":
                 self._message(405, "Method not allowed")
+            elif get_fault is not None:
+                self._message(get_fault)
             elif path == QUOTA_PATH:
                 self._send(200, state.quota())
             elif path == JOBS_PATH:
