@@ -17,9 +17,10 @@ REJECTED = "rejected"
 SKIPPED = "skipped"  # would be rejected by the API's own rule; not sent (costs quota)
 DUPLICATE = "duplicate"  # same name and phones as an earlier row; not sent (would be paid twice)
 UNCONFIRMED = "unconfirmed"  # sent, outcome unknown: maybe charged; resend only on purpose
-FAILED = "failed"  # not scored: the server refused the batch, or credits ran out
+FAILED = "failed"  # not scored: the server refused the batch
+NOT_SENT = "not sent"  # the run stopped before sending it (Ctrl-C, credits, network, a long wait)
 READY = "ready"  # dry run: would be sent
-STATUSES = (ACCEPTED, REJECTED, SKIPPED, DUPLICATE, UNCONFIRMED, FAILED, READY)
+STATUSES = (ACCEPTED, REJECTED, SKIPPED, DUPLICATE, UNCONFIRMED, FAILED, NOT_SENT, READY)
 # Statuses that belong on the "Rejected" sheet (rows a person should fix or resend).
 NEEDS_ATTENTION = (REJECTED, SKIPPED, FAILED, UNCONFIRMED)
 
