@@ -19,6 +19,8 @@ The whole tree (``api.errors`` adds the outcomes of one API call beside it)::
     +-- ApiError                  6  TitanX answered with an error csvscore cannot act on
     +-- NetworkError              7  TitanX could not be reached
     +-- Cancelled                 8  the user declined at the review; nothing was sent
+    +-- BusyError                 9  the same file is being scored in another window
+    +-- NotSavedError            10  contacts were sent, but the result could not be saved
     |   +-- api.errors.BatchRefused        TitanX refused one batch (nothing charged)
     |   +-- api.errors.RateLimited         still rate limited after the retries
     |   +-- api.errors.UnexpectedResponse  an answer csvscore cannot use (wrong address...)
@@ -53,6 +55,9 @@ class CsvscoreError(Exception):
     """Base of every error csvscore reports to a user as one line."""
 
     exit_code: ExitCode = ExitCode.ERROR
+    # How the CLI starts the line. Not every stop is an error: saying no at the review, or a
+    # file already being scored in another window, is said plainly.
+    prefix: str = "Error: "
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -108,6 +113,7 @@ class Cancelled(CsvscoreError):
     """The user said no at the interactive review. Nothing was sent."""
 
     exit_code = ExitCode.CANCELLED
+    prefix = ""
 
 
 class ConfigError(CsvscoreError):
@@ -126,3 +132,20 @@ class StateError(ConfigError):
     """csvscore's own state folder (journals, the ledger) is full, unreadable or corrupt."""
 
     exit_code = ExitCode.STATE
+
+
+class BusyError(CsvscoreError):
+    """The same input is being sent by another run right now. Nothing was sent from this one."""
+
+    exit_code = ExitCode.BUSY
+    prefix = ""
+
+
+class NotSavedError(CsvscoreError):
+    """Contacts were sent (and maybe charged), but the result could not be saved anywhere.
+
+    The message starts with the money. The journal has everything: running the same command
+    again writes the result without sending anything.
+    """
+
+    exit_code = ExitCode.NOT_SAVED

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable
@@ -23,23 +24,42 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from csvscore.contacts.build import PreparedRow, file_fingerprint, identity_hash, prepare_rows
-from csvscore.errors import InputError, MappingError
+from csvscore.errors import (
+    CsvscoreError,
+    InputError,
+    MappingError,
+    NotSavedError,
+    OutputError,
+    UsageError,
+)
 from csvscore.mapping.matcher import DEFAULT_THRESHOLD, map_columns
 from csvscore.mapping.model import Mapping
 from csvscore.mapping.overrides import Overrides, header_signature, load_overrides
+from csvscore.output.destination import check_writable, default_output_path
 from csvscore.output.live import LiveRows
-from csvscore.output.report import RESULT_COLUMNS
-from csvscore.output.workbook import default_output_path, write_result
+from csvscore.output.report import is_result_header
+from csvscore.output.workbook import write_result
 from csvscore.read.reader import read_table
 from csvscore.read.table import Table
-from csvscore.results import ACCEPTED, DUPLICATE, UNCONFIRMED, RunResult
-from csvscore.scoring.journal import Journal
-from csvscore.scoring.ledger import Ledger, ledger_path
-from csvscore.scoring.outcomes import utcnow
+from csvscore.results import DUPLICATE, RunResult
+from csvscore.scoring import journal as jr
+from csvscore.scoring import ledger as lg
+from csvscore.scoring import lock
+from csvscore.scoring.earlier import EarlierRun, find_earlier
+from csvscore.scoring.journal import Journal, JournalView, peek
 from csvscore.scoring.plan import Plan, make_plan
-from csvscore.scoring.submit import Hooks, ProgressFn, ScoreOptions, journal_path, submit
+from csvscore.scoring.submit import (
+    Hooks,
+    ProgressFn,
+    ScoreOptions,
+    journal_path,
+    mapping_fingerprint,
+    run_key_for,
+    submit,
+)
 from csvscore.user import credentials, paths, remembered
 
 
@@ -135,6 +155,9 @@ class ScoreRequest:
     base_url: str | None = None
     journal: Path | None = None  # default: one per input content in the user's state dir
     rescore: bool = False  # send contacts already charged from another file (the ledger)
+    # The file was already sent with another mapping or scoring type: continue that run with
+    # its own mapping (a re-drop always finishes the job). False: stop with EarlierRunError.
+    continue_earlier: bool = True
 
 
 @dataclass
@@ -142,6 +165,7 @@ class ScoreOutcome:
     result: RunResult
     outputs: list[Path]
     journal: Path | None
+    notes: list[str] = field(default_factory=list)  # e.g. where the result went instead
 
 
 @dataclass
@@ -150,6 +174,27 @@ class Prepared:
     rows: list[PreparedRow]
     notes: list[str]  # file-level remarks (e.g. "customerContactId repeats: csvscore made keys")
     plan: Plan  # what sending would do, and its estimated cost
+    mapping: Mapping  # what is sent: the file's mapping, or the earlier run's when continuing
+    scoring_type: str
+    earlier: EarlierRun | None = None  # the earlier run being continued, if any
+
+
+class EarlierRunError(UsageError):
+    """The file was already sent with another mapping or scoring type; nothing was sent.
+
+    ``earlier`` says when, how many rows and what differs; a caller that asks a person can
+    offer to continue with the earlier mapping (``ScoreRequest(continue_earlier=True)``).
+    """
+
+    def __init__(self, earlier: EarlierRun) -> None:
+        tail = (
+            " Nothing was sent. Run it without a different mapping or scoring type to continue "
+            "as before."
+            if earlier.mapping is not None
+            else " Nothing was sent: that run's mapping was not recorded by this csvscore."
+        )
+        super().__init__(earlier.describe() + "." + tail)
+        self.earlier = earlier
 
 
 def require_fields(mapping: Mapping) -> None:
@@ -174,9 +219,12 @@ def require_fields(mapping: Mapping) -> None:
 
 
 def estimate_cost_per_phone(
-    request: ScoreRequest, env: EnvMapping[str, str] = os.environ
+    request: ScoreRequest,
+    env: EnvMapping[str, str] = os.environ,
+    scoring_type: str | None = None,
 ) -> Decimal | None:
-    """Cost per phone for estimates: the sandbox's price, else the last one TitanX reported."""
+    """Price per phone for estimates: the sandbox's, else the last TitanX reported for this
+    scoring type (never another type's: titan and lightning differ several times over)."""
     if request.sandbox:
         from csvscore.sandbox.model import SandboxConfig
 
@@ -184,7 +232,27 @@ def estimate_cost_per_phone(
     from csvscore.user import lastseen
 
     seen = lastseen.load(env=env)
-    return seen.cost_per_phone if seen else None
+    return seen.cost_for(scoring_type or request.options.scoring_type) if seen else None
+
+
+def _state(request: ScoreRequest, env: EnvMapping[str, str]) -> Path:
+    return paths.state_dir(env=env)
+
+
+def _journal_path(request: ScoreRequest, fingerprint: str, env: EnvMapping[str, str]) -> Path:
+    if request.journal is not None:
+        return Path(request.journal)
+    path = journal_path(_state(request, env), fingerprint)
+    # Sandbox runs must never be mistaken for (or block) real, paid runs of the file.
+    return path.with_name(path.stem + ".sandbox.sqlite") if request.sandbox else path
+
+
+def _lock_path(request: ScoreRequest, fingerprint: str, env: EnvMapping[str, str]) -> Path:
+    return lock.lock_path(_state(request, env), fingerprint, sandbox=request.sandbox)
+
+
+def _ledger_path(request: ScoreRequest, env: EnvMapping[str, str]) -> Path:
+    return lg.ledger_path(_state(request, env), sandbox=request.sandbox)
 
 
 def prepare(
@@ -192,88 +260,114 @@ def prepare(
 ) -> Prepared:
     """Check the mapping, fingerprint the input, build the contacts and the send plan (no network).
 
-    Raises :class:`MappingError` when no column fills a required field. Contacts already charged
-    from another file are held back as duplicates (see :mod:`csvscore.scoring.ledger`) unless
-    ``request.rescore``.
+    Raises :class:`MappingError` when no column fills a required field, :class:`BusyError` when
+    the same file is being sent by another run right now, and :class:`EarlierRunError` when the
+    file was already sent with another mapping or scoring type and ``request.continue_earlier``
+    is off (with it on, the default, the earlier run is continued with its own mapping).
+    Contacts the ledger holds for another file, or for an earlier journal of this file, are held
+    back as duplicates (:mod:`csvscore.scoring.ledger`) unless ``request.rescore``. The plan
+    counts only what is left to send: batches a previous run settled are not sent again.
     """
     require_fields(mapped.mapping)
     request.options.check()
     table = mapped.table
-    # A file that ends with the columns csvscore adds is one of our own results.
-    if tuple(table.headers[-len(RESULT_COLUMNS) :]) == RESULT_COLUMNS and not (
-        request.rescore or request.options.new_run
-    ):
+    # A file that carries the columns csvscore adds is one of our own results.
+    if is_result_header(table.headers) and not (request.rescore or request.options.new_run):
         raise InputError(
-            f"{table.path.name} is a csvscore result (it ends with the TitanX Status columns): "
+            f"{table.path.name} is a csvscore result (it has the TitanX Status columns): "
             "its rows were already sent and would be charged again. Put the rows to resend in "
             "a new file without those columns, or use --rescore to send them anyway."
         )
     fingerprint = table.fingerprint or file_fingerprint(table.path)
+    if not request.options.dry_run:
+        lock.check_free(_lock_path(request, fingerprint, env))  # say so before any question
+    view = peek(_journal_path(request, fingerprint, env))
+    mapping, scoring_type = mapped.mapping, request.options.scoring_type
     notes: list[str] = []
+    earlier = None
+    if not request.options.new_run:
+        earlier = find_earlier(view, fingerprint, mapping, scoring_type)
+        if earlier is not None:
+            if not request.continue_earlier or earlier.mapping is None:
+                raise EarlierRunError(earlier)
+            mapping, scoring_type = earlier.mapping, earlier.run.scoring_type
+            notes.append(
+                f"{earlier.describe()}; continued with that run's mapping and scoring type, so "
+                "no row is sent twice."
+            )
     rows = prepare_rows(
         table,
-        mapped.mapping,
+        mapping,
         fingerprint=fingerprint,
         send_invalid=request.send_invalid,
         keep_duplicates=request.keep_duplicates,
         notes=notes,
     )
     if not request.rescore:
-        _hold_back_charged(rows, fingerprint, request, env, notes)
+        _hold_back(rows, fingerprint, view, request, env, notes)
     cost = request.options.cost_per_phone
     if cost is None:
-        cost = estimate_cost_per_phone(request, env)
-    plan = make_plan(rows, request.options.batch_size, cost)
-    return Prepared(fingerprint, rows, notes, plan)
+        cost = estimate_cost_per_phone(request, env, scoring_type)
+    run_key = run_key_for(fingerprint, mapping_fingerprint(mapping), scoring_type)
+    done = _settled_rows(view, run_key, request.options.retry_unconfirmed)
+    plan = make_plan(rows, request.options.batch_size, cost, done=done)
+    return Prepared(fingerprint, rows, notes, plan, mapping, scoring_type, earlier)
 
 
-def _ledger_path(request: ScoreRequest, env: EnvMapping[str, str]) -> Path:
-    return ledger_path(paths.state_dir(env=env), sandbox=request.sandbox)
+def _settled_rows(view: JournalView | None, run_key: str, retry_unconfirmed: bool) -> dict:
+    """Rows an earlier run already sent (and batches it settled), so the plan counts the rest."""
+    again = {jr.PLANNED, jr.FAILED, jr.SPLIT} | ({jr.UNKNOWN} if retry_unconfirmed else set())
+    batches = view.batches.get(run_key, []) if view else []
+    done = [b for b in batches if b.state not in again]
+    return {
+        "rows": {i for b in done for i in b.row_indexes},
+        "batches": len(done),
+    }
 
 
-def _hold_back_charged(
+def _hold_back(
     rows: list[PreparedRow],
     fingerprint: str,
+    view: JournalView | None,
     request: ScoreRequest,
     env: EnvMapping[str, str],
     notes: list[str],
 ) -> None:
+    """Mark as duplicates the contacts another journal holds (charged, unconfirmed, sending)."""
     path = _ledger_path(request, env)
     if not path.exists():
         return
-    candidates = {identity_hash(p.contact): p for p in rows if p.status is None}
-    with Ledger(path) as ledger:
-        charged = ledger.earlier(list(candidates), other_than=fingerprint)
-    for identity, charge in charged.items():
-        p = candidates[identity]
-        p.status = DUPLICATE
-        p.reason = f"{charge.reason()}; {p.reason}" if p.reason else charge.reason()
-    if charged:
+    candidates: dict[str, list[PreparedRow]] = {}
+    for p in rows:
+        if p.status is None:
+            candidates.setdefault(identity_hash(p.contact), []).append(p)
+    states = (lg.SENDING, lg.CHARGED) if request.options.retry_unconfirmed else lg.LIVE
+    try:
+        with contextlib.closing(sqlite3.connect(str(path), timeout=30.0)) as conn:
+            conn.execute("BEGIN IMMEDIATE")  # a version-1 ledger is migrated first
+            lg.create(conn)
+            conn.execute("COMMIT")
+            found = lg.holds(
+                conn,
+                list(candidates),
+                journal_id=view.journal_id if view else "",
+                fingerprint=fingerprint,
+                states=states,
+            )
+    except sqlite3.Error as exc:
+        raise jr.state_error(path, exc) from exc
+    held = 0
+    for identity, hold in found.items():
+        for p in candidates[identity]:
+            p.status = DUPLICATE
+            p.reason = f"{hold.reason()}; {p.reason}" if p.reason else hold.reason()
+            held += 1
+    if held:
+        rows_were, are = ("row was", "is") if held == 1 else ("rows were", "are")
         notes.append(
-            f"{len(charged)} rows were already scored from other files and are not sent again "
-            "(status duplicate); --rescore sends them anyway"
+            f"{held} {rows_were} already sent from another file or an earlier run and {are} not "
+            "sent again (status duplicate; the reason names the file)"
         )
-
-
-def _record_charged(
-    mapped: MappedFile,
-    prepared: Prepared,
-    result: RunResult,
-    request: ScoreRequest,
-    env: EnvMapping[str, str],
-) -> None:
-    """Remember every contact TitanX charged for (accepted, or in a job we know exists)."""
-    charged = [
-        (identity_hash(prepared.rows[r.index].contact), r.job_id)
-        for r in result.rows
-        if r.status == ACCEPTED or (r.status == UNCONFIRMED and r.job_id)
-    ]
-    if not charged:
-        return
-    name = mapped.table.path.name
-    now = utcnow()
-    with Ledger(_ledger_path(request, env)) as ledger:
-        ledger.record((ident, prepared.fingerprint, name, job, now) for ident, job in charged)
 
 
 def score_prepared(
@@ -288,76 +382,216 @@ def score_prepared(
 ) -> ScoreOutcome:
     """Send (or dry-run) prepared rows and write the result file(s).
 
-    ``write=False`` writes no result file (:func:`csvscore.score_frame` returns a DataFrame
-    instead); the journal and the ledger are kept all the same.
+    Before the first request: the result's location is proven writable (the default one beside
+    the input falls back to a folder the user can write, and says so; one named with
+    ``request.output`` is an :class:`OutputError`), and the input's lock is taken
+    (:class:`BusyError` if another run holds it). If the result cannot be saved after sending,
+    it goes to the fallback folder; failing that, :class:`NotSavedError`, whose message starts
+    with what was sent and charged. ``write=False`` writes no result file
+    (:func:`csvscore.score_frame` returns a DataFrame instead); the journal and the ledger are
+    kept all the same.
     """
     from csvscore.api.client import DEFAULT_BASE_URL, TitanXClient
 
     table = mapped.table
-    fingerprint = prepared.fingerprint
+    say = on_event or (lambda _message: None)
+    options = replace(
+        request.options,
+        cost_per_phone=prepared.plan.cost_per_phone,  # for a dry run's estimate
+        scoring_type=prepared.scoring_type,
+    )
+    notes: list[str] = []
     out = request.output or default_output_path(table.path, request.fmt)
-    if out.resolve() == table.path.resolve():
-        raise MappingError("the output file must not be the input file")
+    if write:
+        out = _writable_destination(out, request, table, env, notes)
+        for note in notes:
+            say(note)
+
+    def send(client: Any, journal: Journal | None, hooks: Hooks) -> RunResult:
+        result = submit(
+            table,
+            prepared.mapping,
+            prepared.rows,
+            fingerprint=prepared.fingerprint,
+            client=client,
+            journal=journal,
+            options=options,
+            hooks=hooks,
+            rescore=request.rescore,
+        )
+        # Table and mapping notes have their own rows in the Summary.
+        result.summary.notes.extend([*prepared.notes, *notes])
+        return result
+
+    if options.dry_run:
+        result = send(None, None, Hooks(progress=progress, on_event=on_event))
+        outputs = _write(out, mapped, prepared, result, request, write, None)
+        return ScoreOutcome(result, outputs, None, notes)
+
+    fingerprint = prepared.fingerprint
+    jpath = _journal_path(request, fingerprint, env)
     with ExitStack() as stack:
-        client = None
-        journal = None
-        jpath = None
-        if not request.options.dry_run:
-            if request.sandbox:
-                from csvscore.sandbox.server import Sandbox, SandboxConfig
+        stack.enter_context(lock.holding(_lock_path(request, fingerprint, env)))
+        if request.sandbox:
+            from csvscore.sandbox.server import Sandbox, SandboxConfig
 
-                sb = stack.enter_context(Sandbox(SandboxConfig()))
-                api_key, base_url = sb.api_key, sb.url
-            else:
-                api_key, _source = credentials.resolve_api_key(env=env)
-                base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
-            client = TitanXClient(api_key, base_url, on_event=on_event)
-            jpath = request.journal or journal_path(paths.state_dir(env=env), fingerprint)
-            if request.sandbox and request.journal is None:
-                # Sandbox runs must never be mistaken for (or block) real, paid runs of the file.
-                jpath = jpath.with_name(jpath.stem + ".sandbox.sqlite")
-            journal = stack.enter_context(Journal(jpath))
-        hooks = Hooks(progress=progress, on_event=on_event)
-
-        # The plan's price, for a dry run's estimate; the caller's options are left as they were.
-        options = replace(request.options, cost_per_phone=prepared.plan.cost_per_phone)
-
-        def send() -> RunResult:
-            result = submit(
-                table,
-                mapped.mapping,
-                prepared.rows,
-                fingerprint=fingerprint,
-                client=client,
-                journal=journal,
-                options=options,
-                hooks=hooks,
-            )
-            result.summary.notes.extend(prepared.notes)  # table/mapping notes have their own rows
-            return result
-
-        if not write:
-            result, outputs = send(), []
-        elif request.options.dry_run or request.fmt != "xlsx":
-            result = send()
-            outputs = write_result(out, table, mapped.mapping, result, fmt=request.fmt)
+            sb = stack.enter_context(Sandbox(SandboxConfig()))
+            api_key, base_url = sb.api_key, sb.url
         else:
-            result, outputs = _send_while_writing(mapped, out, send, hooks)
-    if not request.options.dry_run:
-        _record_charged(mapped, prepared, result, request, env)
-        _record_last_seen(result, env)
-    return ScoreOutcome(result, outputs, jpath)
+            api_key, _source = credentials.resolve_api_key(env=env)
+            base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
+        client = TitanXClient(api_key, base_url, on_event=on_event)
+        journal = stack.enter_context(Journal(jpath, ledger=_ledger_path(request, env)))
+        hooks = Hooks(progress=progress, on_event=on_event)
+        try:
+            if not write:
+                result, outputs = send(client, journal, hooks), []
+            elif request.fmt != "xlsx":
+                result = send(client, journal, hooks)
+                outputs = _write(out, mapped, prepared, result, request, write, env)
+            else:
+                result, outputs = _send_while_writing(
+                    mapped, prepared, out, lambda: send(client, journal, hooks), hooks, request, env
+                )
+        except _SavedElsewhere as moved:
+            result, outputs = moved.result, moved.outputs
+            notes.append(moved.note)
+            result.summary.notes.append(moved.note)
+            say(moved.note)
+    if not request.sandbox:
+        _record_last_seen(result, prepared.scoring_type, env)
+    return ScoreOutcome(result, outputs, jpath, notes)
+
+
+class _SavedElsewhere(Exception):
+    """The result could not be saved where asked and went to the fallback folder."""
+
+    def __init__(self, result: RunResult, outputs: list[Path], note: str) -> None:
+        super().__init__(note)
+        self.result, self.outputs, self.note = result, outputs, note
+
+
+def _writable_destination(
+    out: Path, request: ScoreRequest, table: Table, env: EnvMapping[str, str], notes: list[str]
+) -> Path:
+    """``out`` if a result can be written there, else (for the default place only) the
+    fallback folder. Nothing has been sent yet: an :class:`OutputError` costs nothing."""
+    try:
+        check_writable(out, request.fmt, table.path)
+        return out
+    except OutputError as exc:
+        if request.output is not None:
+            raise  # the user named this place: say so rather than guess another
+        fallback = _fallback(out, env)
+        if fallback is None:
+            raise
+        try:
+            check_writable(fallback, request.fmt, table.path)
+        except OutputError:
+            raise exc from None
+        notes.append(
+            f"The result cannot be saved beside your export ({_reason(exc)}); it will be saved "
+            f"to {fallback} instead."
+        )
+        return fallback
+
+
+def _fallback(out: Path, env: EnvMapping[str, str]) -> Path | None:
+    try:
+        folder = paths.fallback_results_dir(env)
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / out.name
+
+
+def _reason(exc: CsvscoreError) -> str:
+    text = exc.message.removesuffix(" Nothing was sent.").rstrip(".")
+    return text.split(": ", 1)[-1] if ": " in text else text
+
+
+def _write(
+    out: Path,
+    mapped: MappedFile,
+    prepared: Prepared,
+    result: RunResult,
+    request: ScoreRequest,
+    write: bool,
+    env: EnvMapping[str, str] | None,
+) -> list[Path]:
+    """Write the finished result; after sending, a failure goes to the fallback folder."""
+    if not write:
+        return []
+    try:
+        return write_result(out, mapped.table, prepared.mapping, result, fmt=request.fmt)
+    except OutputError as exc:
+        if env is None:  # a dry run: nothing was sent, the error is the whole story
+            raise
+        raise _saved_elsewhere_or_fail(out, mapped, prepared, result, request, env, exc) from exc
+
+
+def _saved_elsewhere_or_fail(
+    out: Path,
+    mapped: MappedFile,
+    prepared: Prepared,
+    result: RunResult,
+    request: ScoreRequest,
+    env: EnvMapping[str, str],
+    exc: CsvscoreError,
+) -> Exception:
+    """After sending: try the fallback folder; the error to raise either way (money first)."""
+    fallback = _fallback(out, env)
+    money = money_line(result)
+    if fallback is not None and fallback != out:
+        try:
+            outputs = write_result(
+                fallback, mapped.table, prepared.mapping, result, fmt=request.fmt
+            )
+        except CsvscoreError:
+            pass
+        else:
+            note = (
+                f"{money} The result could not be saved to {out} ({_reason(exc)}); it was saved "
+                f"to {outputs[0]}."
+            )
+            return _SavedElsewhere(result, outputs, note)
+    return NotSavedError(
+        f"{money} The result could not be saved ({_reason(exc)}). Nothing is lost: free the "
+        "space or fix the folder, then drop the same file again to write it (nothing is sent "
+        "again)."
+    )
+
+
+def money_line(result: RunResult) -> str:
+    """What was sent and charged in this run, in one sentence (errors after sending start so)."""
+    s = result.summary
+    sent = sum(1 for b in result.batches if b.this_run for _ in range(b.rows))
+    credits = (
+        f"{s.credits_charged} credits"
+        if not s.credits_unknown
+        else (f"at least {s.credits_charged} credits")
+    )
+    if not sent:
+        return "No contacts were sent in this run, so nothing was charged."
+    return f"Your {sent} contacts were sent to TitanX ({credits})."
 
 
 def _send_while_writing(
-    mapped: MappedFile, out: Path, send: Callable[[], RunResult], hooks: Hooks
+    mapped: MappedFile,
+    prepared: Prepared,
+    out: Path,
+    send: Callable[[], RunResult],
+    hooks: Hooks,
+    request: ScoreRequest,
+    env: EnvMapping[str, str],
 ) -> tuple[RunResult, list[Path]]:
     """Send on a worker thread while this one writes the Results rows as they become final.
 
     At 100k rows the workbook write (openpyxl) takes about as long as the whole send, so
-    overlapping them nearly halves the run (benchmarks/README.md). Ctrl-C lands on this
-    thread: it stops the sending, waits for requests in flight, then writes the workbook from
-    the journal as usual.
+    overlapping them nearly halves the run (benchmarks/README.md). Ctrl-C (and SIGTERM/SIGHUP,
+    which the CLI turns into the same) lands on this thread: it stops the sending, waits for
+    requests in flight, then writes the workbook from the journal as usual. If the result cannot
+    be written, sending stops at once: nothing more is spent on a result that cannot be saved.
     """
     table = mapped.table
     live = LiveRows(len(table.rows))
@@ -377,11 +611,17 @@ def _send_while_writing(
     sys.setswitchinterval(0.0002)
     sender.start()
     try:
-        outputs = write_result(out, table, mapped.mapping, live)
+        outputs = write_result(out, table, prepared.mapping, live)
     except KeyboardInterrupt:
         hooks.stop.set()
         _join(sender)
-        outputs = write_result(out, table, mapped.mapping, live.final())
+        outputs = _write(out, mapped, prepared, live.final(), request, True, env)
+    except OutputError as exc:
+        hooks.stop.set()
+        _join(sender)
+        raise _saved_elsewhere_or_fail(
+            out, mapped, prepared, live.final(), request, env, exc
+        ) from exc
     except BaseException:
         hooks.stop.set()
         _join(sender)
@@ -398,8 +638,9 @@ def _join(thread: threading.Thread) -> None:
         thread.join(timeout=0.2)
 
 
-def _record_last_seen(result: RunResult, env: EnvMapping[str, str]) -> None:
-    """Keep the latest credit figures for `csvscore account` when TitanX can't be asked."""
+def _record_last_seen(result: RunResult, scoring_type: str, env: EnvMapping[str, str]) -> None:
+    """Keep the latest credit figures for `csvscore account` and estimates when TitanX can't be
+    asked (never a sandbox run's: its balance and price are not the account's)."""
     from csvscore.errors import ConfigError
     from csvscore.user import lastseen
 
@@ -409,7 +650,11 @@ def _record_last_seen(result: RunResult, env: EnvMapping[str, str]) -> None:
     last = max(answered, key=lambda b: b.submitted_at)
     # A read-only state dir must not fail a run that already spent credits.
     with contextlib.suppress(ConfigError):
-        lastseen.record(lastseen.LastSeen(last.credits_remaining, last.cost_per_phone), env=env)
+        lastseen.record(
+            lastseen.LastSeen(last.credits_remaining, last.cost_per_phone),
+            env=env,
+            scoring_type=scoring_type,
+        )
 
 
 def score_file(

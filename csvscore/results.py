@@ -21,8 +21,27 @@ FAILED = "failed"  # not scored: the server refused the batch
 NOT_SENT = "not sent"  # the run stopped before sending it (Ctrl-C, credits, network, a long wait)
 READY = "ready"  # dry run: would be sent
 STATUSES = (ACCEPTED, REJECTED, SKIPPED, DUPLICATE, UNCONFIRMED, FAILED, NOT_SENT, READY)
-# Statuses that belong on the "Rejected" sheet (rows a person should fix or resend).
-NEEDS_ATTENTION = (REJECTED, SKIPPED, FAILED, UNCONFIRMED)
+# Rows a person can fix and send again in a new file ("To fix"): never sent, or refused.
+TO_FIX = (REJECTED, SKIPPED)
+# Rows whose outcome is unknown: maybe charged, never to be resent by hand.
+CHECK_FIRST = (UNCONFIRMED,)
+# Every status that needs a look (the Summary's "needs your attention").
+NEEDS_ATTENTION = (REJECTED, SKIPPED, FAILED, UNCONFIRMED, NOT_SENT)
+
+# One coherent piece of advice per status, shown by the terminal, the workbook and the README.
+ADVICE = {
+    ACCEPTED: "Nothing to do: TitanX took it and will score it.",
+    REJECTED: "Fix the row (the reason says what), then send it again in a new file.",
+    SKIPPED: "Not sent, not charged: fix the row (the reason says what), then send it again "
+    "in a new file.",
+    DUPLICATE: "Nothing to do: sending it again would charge it twice.",
+    UNCONFIRMED: "It may have been charged. Wait, then drop the same file again: csvscore asks "
+    "TitanX what happened. Do not resend it by hand.",
+    FAILED: "Not charged. Sort out the cause (the reason says what), then drop the same file "
+    "again: only these rows are sent.",
+    NOT_SENT: "Not charged. Drop the same file again to send it.",
+    READY: "Dry run: it would be sent.",
+}
 
 
 @dataclass
@@ -34,6 +53,7 @@ class RowResult:
     job_id: str = ""
     batch: int | None = None  # 1-based batch number
     key: str = ""  # customerContactId sent for this row
+    note: str = ""  # remarks on a row that was sent ("phone2 not sent: not a valid number")
 
 
 @dataclass
@@ -44,12 +64,13 @@ class BatchResult:
     job_id: str = ""
     accepted: int = 0
     rejected: int = 0
-    credits_charged: Decimal | None = None
+    credits_charged: Decimal | None = None  # None: not known (reconciled without figures)
     credits_remaining: Decimal | None = None
     cost_per_phone: Decimal | None = None
     phone_count: int | None = None
     submitted_at: str = ""  # ISO 8601 UTC
     message: str = ""  # error or note
+    this_run: bool = False  # settled by this invocation (its credits count as "this run")
 
 
 @dataclass
@@ -70,8 +91,11 @@ class RunSummary:
     duplicates: int = 0
     unconfirmed: int = 0
     failed: int = 0
+    not_sent: int = 0
     ready: int = 0
-    credits_charged: Decimal = Decimal(0)
+    credits_charged: Decimal = Decimal(0)  # by the batches this run settled
+    credits_charged_total: Decimal = Decimal(0)  # by every run of this file
+    credits_unknown: int = 0  # batches maybe charged whose charge is not known (never shown as 0)
     credits_remaining: Decimal | None = None
     estimated_phones: int = 0
     estimated_credits: Decimal | None = None  # dry run: phones x cost per phone, when known
@@ -98,5 +122,7 @@ def exit_code_for(result: RunResult) -> ExitCode:
     if s.unconfirmed:
         return ExitCode.UNCONFIRMED
     if s.failed:
+        return ExitCode.FAILED
+    if s.not_sent:  # stopped before sending them, for a reason without an exit code of its own
         return ExitCode.FAILED
     return ExitCode.OK

@@ -50,9 +50,10 @@ def test_decimals_are_stored_as_json_strings(env: dict[str, str]) -> None:
     lastseen.record(LastSeen(Decimal("995"), Decimal("0.05"), {}, "2025-11-26T10:40:00Z"), env)
     stored = json.loads(lastseen.lastseen_path(env).read_text(encoding="utf-8"))
     assert stored == {
-        "version": 1,
+        "version": 2,
         "credits_remaining": "995",
         "cost_per_phone": "0.05",
+        "costs": {},
         "limits": {},
         "seen_at": "2025-11-26T10:40:00Z",
     }
@@ -106,7 +107,7 @@ GOOD = {
         "{not json",
         "[]",
         "null",
-        json.dumps({**GOOD, "version": 2}),
+        json.dumps({**GOOD, "version": 3}),
         json.dumps({k: v for k, v in GOOD.items() if k != "version"}),
         json.dumps({**GOOD, "credits_remaining": 995}),  # a number: may have lost exactness
         json.dumps({**GOOD, "cost_per_phone": "five cents"}),
@@ -153,3 +154,24 @@ def test_non_utf8_or_unreadable_file_loads_as_none(env: dict[str, str]) -> None:
     path.unlink()
     path.mkdir()  # a folder in its place: reading fails with an OSError
     assert lastseen.load(env) is None
+
+
+def test_the_price_is_kept_per_scoring_type(env: dict[str, str]) -> None:
+    """A titan run must not change the lightning estimate, nor the other way round."""
+    lastseen.record(LastSeen(Decimal("990"), Decimal("0.05")), env, scoring_type="lightning")
+    lastseen.record(LastSeen(Decimal("980"), Decimal("0.25")), env, scoring_type="titan")
+    seen = lastseen.load(env)
+    assert seen is not None
+    assert seen.cost_for("lightning") == Decimal("0.05")
+    assert seen.cost_for("titan") == Decimal("0.25")
+    assert seen.credits_remaining == Decimal("980")
+
+
+def test_a_version_1_price_counts_for_lightning_only(env: dict[str, str]) -> None:
+    path = lastseen.lastseen_path(env)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(GOOD), encoding="utf-8")
+    seen = lastseen.load(env)
+    assert seen is not None
+    assert seen.cost_for("lightning") == seen.cost_per_phone is not None
+    assert seen.cost_for("titan") is None

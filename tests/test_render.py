@@ -50,4 +50,7 @@ def test_summary_names_the_next_step_for_unconfirmed_rows() -> None:
     s.credits_charged = Decimal("0.70")
     text = summary_lines(s, style_for(io.StringIO(), {}))
     assert "accepted 7" in text and "unconfirmed 3" in text
-    assert "--retry-unconfirmed" in text and "credits charged 0.7" in text
+    assert "credits charged 0.7 in this run" in text
+    # One piece of advice a shortcut user can follow; never an option that may charge again.
+    assert "drop the same file again" in text and "Do not resend it by hand" in text
+    assert "--retry-unconfirmed" not in text

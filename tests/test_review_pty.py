@@ -108,12 +108,14 @@ def test_accept_confirm_and_remember_then_the_next_file_uses_the_remembered_mapp
     assert "Ready to send 3 contacts (of 3 rows) in 1 batch, 6 phone numbers." in child.before
     assert "Estimated credits: 0.3" in child.before  # the sandbox's 0.05 per phone
     child.sendline("y")
+    # Asked after the run, once its result is known: a mapping that sent nothing proves nothing.
     child.expect_exact(REMEMBER)
+    assert "accepted 3, rejected 0" in child.before
+    assert "Result: monday.scored.xlsx" in child.before
     child.sendline("y")
     child.expect("Remembered: (.+\\.yaml)")
     code, rest = finish(child)
     assert code == ExitCode.OK, rest
-    assert "accepted 3, rejected 0" in rest
     assert [r["TitanX Status"] for r in sheet_rows(tmp_path / "monday.scored.xlsx", "Results")] == [
         "accepted"
     ] * 3
@@ -418,7 +420,7 @@ def test_a_terminal_run_shows_a_progress_line_with_credits(
         ["score", src.name, "--sandbox", "--yes", "--batch-size", "10"], environ, tmp_path
     )
     child.expect_exact("batches 3/3")
-    child.expect_exact("Scored 30 rows")
+    child.expect_exact("Done: 30 rows")
     code, rest = finish(child)
     assert code == ExitCode.OK
     assert "credits charged" in rest

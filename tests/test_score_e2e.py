@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from csvscore.errors import ExitCode
 from csvscore.sandbox.server import Sandbox
@@ -87,8 +88,8 @@ def test_rejections_are_matched_to_rows_whatever_the_reason_key_and_order(
     rows = sheet_rows(out, "Results")
     assert [x["TitanX Status"] for x in rows] == ["accepted"] * 5 + ["rejected", "rejected"]
     assert all(x["TitanX Reason"] for x in rows[5:])
-    rejected = sheet_rows(out, "Rejected")
-    assert [x["First Name"] for x in rejected] == ["Bob", "Cy"]
+    to_fix = sheet_rows(out, "To fix")
+    assert [x["First Name"] for x in to_fix] == ["Bob", "Cy"]
 
 
 def test_rows_the_api_would_reject_are_skipped_and_duplicates_not_sent(
@@ -181,8 +182,11 @@ def test_unknown_outcome_is_unconfirmed_until_retry_is_asked_for(
     first = score(sb, src, out, environ)
     assert first.code == ExitCode.UNCONFIRMED, first.err
     assert statuses(out) == ["unconfirmed"] * 5
-    assert "--retry-unconfirmed" in first.out
-    assert [x["First Name"] for x in sheet_rows(out, "Rejected")] == [f"Ann{i}" for i in range(5)]
+    assert "drop the same file again" in first.out and "--retry-unconfirmed" not in first.out
+    assert sheet_rows(out, "To fix") == []  # never to be copied into a new file
+    check = load_workbook(out)["Check before resending"]
+    assert "may have been charged" in str(check["A1"].value)
+    assert [check.cell(r, 1).value for r in range(3, 8)] == [f"Ann{i}" for i in range(5)]
 
     again = score(sb, src, out, environ)  # not told to resend: nothing goes out
     assert again.code == ExitCode.UNCONFIRMED
@@ -220,11 +224,11 @@ def test_refused_key_stops_at_once_and_still_writes_the_workbook(
     assert r.code == ExitCode.AUTH
     assert len(sb.state.requests) == 1
     assert "csvscore login" in r.out + r.err
-    assert statuses(out) == ["failed"] * 25
+    assert statuses(out) == ["failed"] * 10 + ["not sent"] * 15
     assert "wrong-key-7f3a" not in r.out + r.err
 
 
-def test_out_of_credits_stops_sending_and_marks_the_rest_failed(
+def test_out_of_credits_stops_sending_and_leaves_the_rest_not_sent(
     make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
 ) -> None:
     # 10 rows x 2 phones x 0.05 = 1.00 credit per batch; 1.5 credits pay for one batch only.
@@ -234,10 +238,11 @@ def test_out_of_credits_stops_sending_and_marks_the_rest_failed(
     r = score(sb, src, out, environ, "--batch-size", "10", "--workers", "1")
     assert r.code == ExitCode.CREDITS, r.err
     st = statuses(out)
-    assert st[:10] == ["accepted"] * 10 and st[10:] == ["failed"] * 20
+    assert st[:10] == ["accepted"] * 10 and st[10:20] == ["failed"] * 10
+    assert st[20:] == ["not sent"] * 10
     assert len(sb.state.jobs) == 1
     s = summary(out)
-    assert s["Accepted"] == 10 and s["Failed"] == 20
+    assert s["Accepted"] == 10 and s["Failed"] == 10
     assert str(s["Credits charged (total)"]) in ("1", "1.0", "1.00")
 
 
@@ -282,8 +287,12 @@ def test_the_same_file_under_another_mapping_is_not_charged_again_by_accident(
     )
     r = score(sb, src, out, environ, "--mapping", mapping)
     assert r.code == ExitCode.BAD_INPUT
-    assert "--new-run" in r.err
+    # It says what differs and the way to go on; it never offers an option that charges again.
+    assert "column 6 'Job Title' as title (now unmapped)" in r.err
+    assert "--new-run" not in r.err and "Nothing was sent" in r.err
     assert len(sb.state.score_requests) == 1
+    again = score(sb, src, out, environ)  # the default mapping: the same run, finished
+    assert again.code == ExitCode.OK and len(sb.state.score_requests) == 1
     r = score(sb, src, out, environ, "--mapping", mapping, "--new-run")
     assert r.code == ExitCode.OK, r.err
     assert len(sb.state.score_requests) == 2

@@ -24,8 +24,9 @@ from csvscore.output.cells import (
     excel_row,
     utf16_len,
 )
+from csvscore.output.destination import default_output_path
 from csvscore.output.report import JOB_COLUMNS, MAPPING_COLUMNS, RESULT_COLUMNS
-from csvscore.output.workbook import default_output_path, write_result
+from csvscore.output.workbook import write_result
 from csvscore.read.table import RowProblem, Table
 from csvscore.results import (
     ACCEPTED,
@@ -174,22 +175,34 @@ def test_results_sheet_has_every_row_in_input_order_with_original_and_titanx_col
     for i, row in enumerate(rows[1:]):
         original = [v or None for v in ROWS[i]]  # empty cells read back as None
         assert row[: len(HEADERS)] == original
-        status, reason, job_id, batch, source_row = row[len(HEADERS) :]
+        status, reason, _note, job_id, batch, source_row = row[len(HEADERS) :]
         assert status == STATUSES[i]
         assert (reason or "") == REASONS[i]
         assert source_row == SOURCE_ROWS[i]
         assert (job_id, batch) == (("job-1", 1) if job_id else (None, None))
 
 
-def test_rejected_sheet_holds_only_rows_needing_attention_with_same_columns(tmp_path):
+def test_to_fix_holds_only_rows_a_person_can_fix_and_send_again(tmp_path):
+    """Skipped and rejected rows; never an unconfirmed one (it may have been charged)."""
     wb = load_workbook(write(tmp_path))
-    rows = sheet_values(wb["Rejected"])
+    rows = sheet_values(wb["To fix"])
     assert rows[0] == [*HEADERS, *RESULT_COLUMNS]
     status_col = len(HEADERS)
-    assert [r[status_col] for r in rows[1:]] == [SKIPPED, REJECTED, UNCONFIRMED, FAILED]
-    assert [r[-1] for r in rows[1:]] == [5, 7, 8, 9]
+    assert [r[status_col] for r in rows[1:]] == [SKIPPED, REJECTED]
+    assert [r[-1] for r in rows[1:]] == [5, 7]
     assert rows[2][: len(HEADERS)] == [v or None for v in ROWS[4]]
     assert rows[2][status_col + 1] == "lastName: invalid"
+
+
+def test_rows_of_unknown_outcome_are_apart_under_a_warning_line(tmp_path):
+    wb = load_workbook(write(tmp_path))
+    ws = wb["Check before resending"]
+    rows = sheet_values(ws)
+    assert "may have been charged" in rows[0][0] and "Do not copy them" in rows[0][0]
+    assert rows[1] == [*HEADERS, *RESULT_COLUMNS]
+    assert [r[len(HEADERS)] for r in rows[2:]] == [UNCONFIRMED]
+    assert ws.freeze_panes == "A3"
+    assert ws.auto_filter.ref.startswith("A2:")
 
 
 def test_row_without_a_result_gets_a_visible_placeholder(tmp_path):
@@ -203,7 +216,14 @@ def test_row_without_a_result_gets_a_visible_placeholder(tmp_path):
 
 def test_sheets_come_in_documented_order(tmp_path):
     wb = load_workbook(write(tmp_path))
-    assert wb.sheetnames == ["Results", "Rejected", "Jobs", "Summary", "Mapping"]
+    assert wb.sheetnames == [
+        "Results",
+        "To fix",
+        "Check before resending",
+        "Jobs",
+        "Summary",
+        "Mapping",
+    ]
 
 
 # --- Jobs, Summary, Mapping ---------------------------------------------------------------
@@ -310,7 +330,7 @@ def test_dry_run_rows_are_ready_and_summary_shows_the_estimate(tmp_path):
     assert values["Credits charged (total)"] == 0
     assert sheet_values(wb["Jobs"]) == [list(JOB_COLUMNS)]
     # Only the skipped row needs attention in a dry run.
-    assert [r[len(HEADERS)] for r in sheet_values(wb["Rejected"])[1:]] == [SKIPPED]
+    assert [r[len(HEADERS)] for r in sheet_values(wb["To fix"])[1:]] == [SKIPPED]
 
 
 def test_dry_run_without_cost_says_the_estimate_is_unknown(tmp_path):
@@ -355,7 +375,7 @@ def test_xlsx_stores_formula_like_values_as_text(tmp_path, value):
     result = make_result(table, statuses=[REJECTED], reasons=[value])
     out = write(tmp_path, table, result)
     wb = load_workbook(out)
-    for ws in (wb["Results"], wb["Rejected"]):
+    for ws in (wb["Results"], wb["To fix"]):
         for cell in (ws["A2"], ws.cell(2, len(HEADERS) + 2)):  # export value and reason
             assert cell.data_type == "s"
             # XML turns a CR into a line feed on reading; the text is otherwise unchanged.
@@ -385,7 +405,7 @@ def test_csv_prefixes_formula_like_values_with_a_quote(tmp_path, value):
     result = make_result(table, statuses=[REJECTED], reasons=[value])
     out = tmp_path / "contacts.scored.csv"
     write_result(out, table, make_mapping(), result, fmt="csv")
-    for path in (out, tmp_path / "contacts.scored.rejected.csv"):
+    for path in (out, tmp_path / "contacts.scored.to-fix.csv"):
         with open(path, encoding="utf-8-sig", newline="") as fh:
             data = list(csv.reader(fh))
         assert data[1][0] == "'" + value
@@ -487,8 +507,8 @@ def test_results_continue_on_numbered_sheets_past_the_row_limit(tmp_path):
         "Results",
         "Results (2)",
         "Results (3)",
-        "Rejected",
-        "Rejected (2)",
+        "To fix",
+        "Check before resending",
         "Jobs",
         "Summary",
         "Mapping",
@@ -502,8 +522,8 @@ def test_results_continue_on_numbered_sheets_past_the_row_limit(tmp_path):
         data += rows[1:]
         assert wb[name].freeze_panes == "A2"
     assert [r[-1] for r in data] == SOURCE_ROWS
-    assert [len(sheet_values(wb[n])) - 1 for n in ("Rejected", "Rejected (2)")] == [3, 1]
-    assert wb["Results (3)"].auto_filter.ref == "A1:K2"
+    assert len(sheet_values(wb["To fix"])) - 1 == 2
+    assert wb["Results (3)"].auto_filter.ref == "A1:L2"
 
 
 def test_every_sheet_has_bold_frozen_header_autofilter_and_capped_widths(tmp_path):
@@ -511,11 +531,13 @@ def test_every_sheet_has_bold_frozen_header_autofilter_and_capped_widths(tmp_pat
     table = make_table(tmp_path, rows=rows)
     wb = load_workbook(write(tmp_path, table))
     for ws in wb.worksheets:
-        assert ws.freeze_panes == "A2", ws.title
-        assert all(cell.font.b for cell in ws[1]), ws.title
-        assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{ws.max_row}"
+        top = 2 if ws.title == "Check before resending" else 1  # under its warning line
+        assert ws.freeze_panes == f"A{top + 1}", ws.title
+        assert all(cell.font.b for cell in ws[top]), ws.title
+        last = ws.cell(top, ws.max_column).column_letter
+        assert ws.auto_filter.ref == f"A{top}:{last}{ws.max_row}"
     results = wb["Results"]
-    assert results.auto_filter.ref == "A1:K8"
+    assert results.auto_filter.ref == "A1:L8"
     widths = {k: d.width for k, d in results.column_dimensions.items()}
     assert widths["E"] == 50  # long notes: capped
     assert 8 <= widths["A"] < 20
@@ -616,7 +638,7 @@ def test_csv_format_writes_results_and_one_file_per_other_sheet(tmp_path):
     table = make_table(tmp_path, delimiter=";")
     out = tmp_path / "contacts.scored.csv"
     written = write_result(out, table, make_mapping(), make_result(table), fmt="csv")
-    names = ["", ".rejected", ".jobs", ".summary", ".mapping"]
+    names = ["", ".to-fix", ".check-first", ".jobs", ".summary", ".mapping"]
     assert written == [tmp_path / f"contacts.scored{n}.csv" for n in names]
 
     def read(path: Path) -> list[list[str]]:
@@ -628,17 +650,19 @@ def test_csv_format_writes_results_and_one_file_per_other_sheet(tmp_path):
 
     results = read(written[0])
     assert results[0] == [*HEADERS, *RESULT_COLUMNS]
-    assert results[1] == [*ROWS[0], ACCEPTED, "", "job-1", "1", "2"]
+    assert results[1] == [*ROWS[0], ACCEPTED, "", "", "job-1", "1", "2"]
     assert [r[-1] for r in results[1:]] == [str(n) for n in SOURCE_ROWS]
-    rejected = read(written[1])
-    assert [r[len(HEADERS)] for r in rejected[1:]] == [SKIPPED, REJECTED, UNCONFIRMED, FAILED]
-    jobs = read(written[2])
+    to_fix = read(written[1])
+    assert [r[len(HEADERS)] for r in to_fix[1:]] == [SKIPPED, REJECTED]
+    check = read(written[2])
+    assert [r[len(HEADERS)] for r in check[1:]] == [UNCONFIRMED]
+    jobs = read(written[3])
     assert jobs[0] == list(JOB_COLUMNS)
     assert jobs[1][5:9] == ["0.10", "994.95", "0.05", "2"]
-    summary = dict(read(written[3])[1:])
+    summary = dict(read(written[4])[1:])
     assert summary["Credits remaining"] == "994.95"
     assert summary["Dry run"] == "no"
-    mapping = read(written[4])
+    mapping = read(written[5])
     assert mapping[0] == list(MAPPING_COLUMNS)
     assert [r[2] for r in mapping[1:3]] == ["firstName", "lastName"]
 

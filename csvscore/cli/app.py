@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     except CsvscoreError as exc:
         if debug:
             traceback.print_exc(file=env.stderr)
-        print(f"Error: {exc.message}", file=env.stderr)
+        print(f"{exc.prefix}{exc.message}", file=env.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("\nInterrupted.", file=env.stderr)

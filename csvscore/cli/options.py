@@ -55,7 +55,7 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--scoring-type",
         choices=("lightning", "titan"),
-        default="lightning",
+        default=None,  # None: lightning, or what an earlier run of the file used
         help="TitanX scoring type (default lightning)",
     )
     g.add_argument("--batch-size", type=int, default=1000, help="contacts per request (max 1000)")

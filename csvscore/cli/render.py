@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TextIO
 
+from csvscore import results as rs
 from csvscore.fields import ALL_FIELDS, FULL_NAME
 from csvscore.mapping.model import Mapping
 from csvscore.read.table import Table
@@ -192,24 +193,37 @@ def summary_lines(s: RunSummary, style: Style) -> str:
         est = money(s.estimated_credits) if s.estimated_credits is not None else "unknown"
         parts.append(f"  phones to score {s.estimated_phones}; estimated credits {est}")
         return "\n".join(parts)
-    parts.append(style.bold(f"Scored {s.rows_read} rows ({s.scoring_type})."))
-    parts.append(
-        f"  accepted {s.accepted}, rejected {s.rejected}, skipped {s.skipped}, "
-        f"duplicates {s.duplicates}, unconfirmed {s.unconfirmed}, failed {s.failed}"
+    if s.stop_reason or s.interrupted:
+        parts.append(style.bold(f"Stopped: {s.not_sent} of {s.rows_read} rows not sent yet."))
+    else:
+        parts.append(style.bold(f"Done: {s.rows_read} rows ({s.scoring_type})."))
+    counts = [
+        ("accepted", s.accepted),
+        ("rejected", s.rejected),
+        ("skipped", s.skipped),
+        ("duplicates", s.duplicates),
+        ("unconfirmed", s.unconfirmed),
+        ("failed", s.failed),
+        ("not sent", s.not_sent),
+    ]
+    parts.append("  " + ", ".join(f"{name} {n}" for name, n in counts))
+    unknown = (
+        f" (+ {s.credits_unknown} batches whose charge is not known)" if s.credits_unknown else ""
     )
     parts.append(
-        f"  credits charged {money(s.credits_charged)}, remaining {money(s.credits_remaining)}"
+        f"  credits charged {money(s.credits_charged)} in this run, "
+        f"{money(s.credits_charged_total)} for this file in all{unknown}; "
+        f"remaining {money(s.credits_remaining)}"
     )
     if s.stop_reason:
         parts.append(style.bad(f"  stopped early: {s.stop_reason}"))
-    if s.unconfirmed:
-        parts.append(
-            style.warn(
-                f"  {s.unconfirmed} rows are unconfirmed: they were sent but no answer came back, "
-                "so they may have been charged. Check your TitanX jobs; to send them again on "
-                "purpose, rerun the same command with --retry-unconfirmed."
-            )
-        )
+    for status, n in (
+        (rs.UNCONFIRMED, s.unconfirmed),
+        (rs.NOT_SENT, s.not_sent),
+        (rs.FAILED, s.failed),
+    ):
+        if n:
+            parts.append(style.warn(f"  {status} ({n}): {rs.ADVICE[status]}"))
     return "\n".join(parts)
 
 

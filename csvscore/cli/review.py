@@ -35,7 +35,7 @@ class ReviewCancelled(Cancelled):
     """The user declined at the review; nothing was sent."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(f"{message}; nothing was sent")
+        super().__init__(f"Stopped ({message}): nothing was sent.")
 
 
 def _ask(prompt: str, stdin: TextIO, stdout: TextIO) -> str:
@@ -143,7 +143,7 @@ def review_mapping(
         if answer == "":
             return changed
         if answer.lower() in ("q", "quit", "n", "no"):
-            raise ReviewCancelled("cancelled at the mapping review")
+            raise ReviewCancelled("you quit the review")
         if answer in ("?", "help", "h"):
             stdout.write(fields_help() + "\n\n")
             show = False

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from csvscore.cli.env import Env, isatty
 from csvscore.cli.options import map_options_from, read_options_from, warn_problems
+from csvscore.cli.signals import stop_on_signals
 from csvscore.errors import UsageError
 from csvscore.results import exit_code_for
 
 if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` starts fast
-    from csvscore.cli.render import Style
-    from csvscore.pipeline import MappedFile, ScoreOutcome
+    from csvscore.pipeline import EarlierRunError, MappedFile, ScoreOutcome
     from csvscore.scoring.plan import Plan
     from csvscore.scoring.submit import ScoreOptions
 
@@ -22,25 +22,21 @@ if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` st
 def cmd_score(args: argparse.Namespace, env: Env) -> int:
     if args.sandbox and args.base_url:
         raise UsageError("--sandbox and --base-url cannot be used together")
-    outcome = score_one(args.file, args, env)
+    with stop_on_signals(env):
+        outcome = score_one(args.file, args, env)
     if args.open and outcome.outputs:
         _open(outcome.outputs[0], env)
     return int(exit_code_for(outcome.result))
 
 
 def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
-    """Map, review (when a person is there), confirm, send and write one file."""
+    """Map, review (when a person is there), confirm, send, write, then offer to remember."""
     from csvscore.cli.render import ProgressLine, style_for, summary_lines
-    from csvscore.pipeline import (
-        ScoreRequest,
-        map_file,
-        prepare,
-        score_prepared,
-    )
+    from csvscore.pipeline import EarlierRunError, ScoreRequest, map_file, prepare, score_prepared
     from csvscore.scoring.submit import DEFAULT_WORKERS, ScoreOptions
 
     options = ScoreOptions(
-        scoring_type=args.scoring_type,
+        scoring_type=args.scoring_type or "lightning",
         batch_size=args.batch_size,
         workers=args.workers or DEFAULT_WORKERS,
         dry_run=args.dry_run,
@@ -58,6 +54,9 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         base_url=args.base_url,
         journal=args.journal,
         rescore=args.rescore,
+        # A re-drop continues an earlier run with its own mapping, unless the person asked for
+        # something else on purpose (a mapping file, a scoring type): then they are told.
+        continue_earlier=not (args.mapping or args.scoring_type),
     )
     map_opts = map_options_from(args)
     mapped = map_file(path, read_options_from(args), map_opts, env=env.environ)
@@ -100,11 +99,20 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
             f"{c.reason}",
             file=env.stderr,
         )
-    prepared = prepare(mapped, request, env=env.environ)
+    if interactive:
+        request.continue_earlier = False  # a person is here: ask first
+    try:
+        prepared = prepare(mapped, request, env=env.environ)
+    except EarlierRunError as exc:
+        if not interactive or exc.earlier.mapping is None:
+            raise
+        _continue_earlier(exc, env)
+        request.continue_earlier = True
+        prepared = prepare(mapped, request, env=env.environ)
     for note in prepared.notes:
         print(f"Note: {note}", file=env.stderr)
     if interactive:
-        _confirm_and_remember(mapped, prepared.plan, options, changed, env, out_style)
+        _confirm(prepared.plan, options, env)
     bar = ProgressLine(env.stderr, enabled=isatty(env.stderr) and not args.json)
 
     def event(message: str) -> None:
@@ -124,40 +132,69 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         print(summary_lines(outcome.result.summary, out_style), file=env.stdout)
         for out in outcome.outputs:
             print(f"Result: {out}", file=env.stdout)
+    if interactive and prepared.earlier is None:
+        _offer_to_remember(mapped, outcome, changed, env)
     return outcome
 
 
-def _confirm_and_remember(
-    mapped: MappedFile,
-    plan: Plan,
-    options: ScoreOptions,
-    changed: bool,
-    env: Env,
-    style: Style,
-) -> None:
-    """Show the plan and its cost; ask before spending; offer to remember the mapping."""
+def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
+    """Offer to continue the earlier run with its own mapping; "n" stops with nothing sent."""
+    from csvscore.cli.review import ReviewCancelled, confirm
+
+    earlier = exc.earlier
+    print(f"\n{earlier.describe()}.", file=env.stdout)
+    print(
+        "Sending it with the new mapping would charge the rows already sent a second time.",
+        file=env.stdout,
+    )
+    if not confirm(
+        "Continue with the mapping used last time?",
+        stdin=env.stdin,
+        stdout=env.stdout,
+        default=True,
+    ):
+        raise ReviewCancelled("you said no")
+
+
+def _confirm(plan: Plan, options: ScoreOptions, env: Env) -> None:
+    """Show the plan and its cost; ask before spending."""
     from csvscore.cli.review import ReviewCancelled, confirm, plan_text
+
+    print("\n" + plan_text(plan), file=env.stdout)
+    if options.dry_run:
+        return
+    if plan.to_send == 0:
+        print("Nothing to send.", file=env.stdout)
+    elif not confirm(
+        f"Send {plan.to_send} contacts to TitanX now?", stdin=env.stdin, stdout=env.stdout
+    ):
+        raise ReviewCancelled("you said no")
+
+
+def _offer_to_remember(mapped: MappedFile, outcome: ScoreOutcome, changed: bool, env: Env) -> None:
+    """After a run that sent something and finished: offer to remember the mapping.
+
+    Asked after the run, not before: a mapping that sent nothing (or stopped half-way) proves
+    nothing, and a remembered mapping is what the next file with these headers gets.
+    """
+    from csvscore.cli.review import confirm
     from csvscore.mapping.overrides import dump_mapping_yaml
     from csvscore.user import remembered
 
-    print("\n" + plan_text(plan), file=env.stdout)
-    if not options.dry_run:
-        if plan.to_send == 0:
-            print("Nothing to send.", file=env.stdout)
-        elif not confirm(
-            f"Send {plan.to_send} contacts to TitanX now?", stdin=env.stdin, stdout=env.stdout
-        ):
-            raise ReviewCancelled("not confirmed")
-    if mapped.remembered_path is None or changed:
-        question = "Remember this mapping for files with the same columns?"
-        if confirm(question, stdin=env.stdin, stdout=env.stdout, default=True):
-            where = remembered.remember(
-                mapped.signature,
-                dump_mapping_yaml(mapped.mapping),
-                source_file=mapped.table.path.name,
-                env=env.environ,
-            )
-            print(f"Remembered: {where}", file=env.stdout)
+    s = outcome.result.summary
+    if s.dry_run or s.stop_reason or not (s.accepted or s.rejected):
+        return
+    if mapped.remembered_path is not None and not changed:
+        return
+    question = "Remember this mapping for files with the same columns?"
+    if confirm(question, stdin=env.stdin, stdout=env.stdout, default=True):
+        where = remembered.remember(
+            mapped.signature,
+            dump_mapping_yaml(mapped.mapping),
+            source_file=mapped.table.path.name,
+            env=env.environ,
+        )
+        print(f"Remembered: {where}", file=env.stdout)
 
 
 def cmd_drop(args: argparse.Namespace, env: Env) -> int:
@@ -169,7 +206,8 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
 
     def one(path: Path) -> DropOutcome:
         # run_drop opens the results itself, so --open is not applied here.
-        outcome = score_one(path, args, env)
+        with stop_on_signals(env):
+            outcome = score_one(path, args, env)
         code = int(exit_code_for(outcome.result))
         return DropOutcome(path, tuple(outcome.outputs), code, outcome.result.summary.stop_reason)
 
@@ -191,6 +229,7 @@ def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
     s["outputs"] = [str(p) for p in outcome.outputs]
     s["journal"] = str(outcome.journal) if outcome.journal else None
     s["exit_code"] = int(exit_code_for(outcome.result))
+    s["notes_run"] = outcome.notes
     return s
 
 

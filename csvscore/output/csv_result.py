@@ -11,6 +11,7 @@ from typing import Any
 
 from csvscore.mapping.model import Mapping
 from csvscore.output.cells import csv_row, csv_value
+from csvscore.output.destination import CSV_COMPANIONS
 from csvscore.output.report import (
     JOB_COLUMNS,
     MAPPING_COLUMNS,
@@ -22,10 +23,9 @@ from csvscore.output.report import (
     summary_rows,
 )
 from csvscore.read.table import Table
-from csvscore.results import NEEDS_ATTENTION, RunResult
+from csvscore.results import CHECK_FIRST, TO_FIX, RunResult
 
 # CSV output: the Results file, plus one file per other sheet named "<stem>.<kind>.csv".
-CSV_COMPANIONS = ("rejected", "jobs", "summary", "mapping")
 CSV_ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the ANSI code page
 
 
@@ -38,16 +38,16 @@ def csv_writers(
     header = result_header(table)
     row_results = results_by_index(table, result)
 
-    def results_rows(only_attention: bool) -> Iterator[list[Any]]:
-        attention = frozenset(NEEDS_ATTENTION)
+    def results_rows(only: frozenset[str] | None) -> Iterator[list[Any]]:
         source_rows = table.source_rows
         for i, row in enumerate(table.rows):
             r = row_results[i]
-            if only_attention and r.status not in attention:
+            if only is not None and r.status not in only:
                 continue
             values: list[Any] = csv_row(row)
             values.append(csv_value(r.status))
             values.append(csv_value(r.reason))
+            values.append(csv_value(r.note))
             values.append(csv_value(r.job_id))
             values.append("" if r.batch is None else r.batch)
             values.append(source_rows[i])
@@ -57,7 +57,8 @@ def csv_writers(
         return ([csv_value(v) for v in row] for row in rows)
 
     sheets: dict[str, tuple[Sequence[str], Callable[[], Iterable[list[Any]]]]] = {
-        "rejected": (header, lambda: results_rows(True)),
+        "to-fix": (header, lambda: results_rows(frozenset(TO_FIX))),
+        "check-first": (header, lambda: results_rows(frozenset(CHECK_FIRST))),
         "jobs": (JOB_COLUMNS, lambda: small(job_rows(result))),
         "summary": (SUMMARY_COLUMNS, lambda: small(summary_rows(table, mapping, result))),
         "mapping": (MAPPING_COLUMNS, lambda: small(mapping_rows(mapping))),
@@ -68,7 +69,7 @@ def csv_writers(
     ) -> Callable[[Path], None]:
         return lambda tmp: _write_csv(tmp, head, rows(), delimiter)
 
-    writers = [(target, writer(header, lambda: results_rows(False)))]
+    writers = [(target, writer(header, lambda: results_rows(None)))]
     for kind in CSV_COMPANIONS:
         head, rows = sheets[kind]
         writers.append((target.with_name(f"{target.stem}.{kind}.csv"), writer(head, rows)))

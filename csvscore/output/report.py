@@ -10,7 +10,14 @@ from csvscore.mapping.model import ColumnMapping, Mapping
 from csvscore.read.table import Table
 from csvscore.results import RowResult, RunResult
 
-RESULT_COLUMNS = ("TitanX Status", "TitanX Reason", "TitanX Job ID", "TitanX Batch", "Source Row")
+RESULT_COLUMNS = (
+    "TitanX Status",
+    "TitanX Reason",
+    "TitanX Note",
+    "TitanX Job ID",
+    "TitanX Batch",
+    "Source Row",
+)
 JOB_COLUMNS = (
     "Batch",
     "Job ID",
@@ -60,9 +67,14 @@ def result_header(table: Table) -> list[str]:
     return [*table.headers, *RESULT_COLUMNS]
 
 
+def is_result_header(headers: list[str]) -> bool:
+    """Whether a file's headers are those of a csvscore result (any version's layout)."""
+    return {"TitanX Status", "TitanX Reason", "Source Row"} <= set(headers)
+
+
 def status_cells(r: RowResult, source_row: int) -> list[Any]:
     """The values of the ``RESULT_COLUMNS`` for one row."""
-    return [r.status, r.reason, r.job_id, r.batch, source_row]
+    return [r.status, r.reason, r.note, r.job_id, r.batch, source_row]
 
 
 def job_rows(result: RunResult) -> list[list[Any]]:

@@ -3,11 +3,13 @@
 The xlsx workbook has these sheets, in this order:
 
 * ``Results`` - every input row in input order with all its original columns (headers as in
-  the file, repeats kept), then ``TitanX Status``, ``TitanX Reason``, ``TitanX Job ID``,
-  ``TitanX Batch`` and ``Source Row`` (the row's line or row number in the input file). Past
-  Excel's 1,048,575 data rows the rows continue on ``Results (2)``, ``Results (3)``...
-* ``Rejected`` - the same columns for the rows a person should fix or resend (statuses in
-  :data:`csvscore.results.NEEDS_ATTENTION`), split the same way.
+  the file, repeats kept), then ``TitanX Status``, ``TitanX Reason``, ``TitanX Note``,
+  ``TitanX Job ID``, ``TitanX Batch`` and ``Source Row`` (the row's line or row number in the
+  input file). Past Excel's 1,048,575 data rows the rows continue on ``Results (2)``...
+* ``To fix`` - the same columns for the rows a person can fix and send again (skipped and
+  rejected: :data:`csvscore.results.TO_FIX`), split the same way.
+* ``Check before resending`` - rows whose outcome is unknown (maybe charged), under a warning
+  line: they must not be copied into a new file.
 * ``Jobs`` - one row per batch: job ID, counts, credits, outcome.
 * ``Summary`` - ``Item`` / ``Value`` pairs: input file and fingerprint, counts, credits, times,
   version, dry-run estimate, notes.
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -36,10 +37,15 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from csvscore.errors import OutputError, UsageError
+from csvscore.errors import OutputError
 from csvscore.mapping.model import Mapping
 from csvscore.output.cells import excel_row, excel_value
 from csvscore.output.csv_result import csv_writers
+from csvscore.output.destination import (
+    check_format,
+    temp_path,
+    with_format_suffix,
+)
 from csvscore.output.report import (
     JOB_COLUMNS,
     MAPPING_COLUMNS,
@@ -49,12 +55,19 @@ from csvscore.output.report import (
     mapping_rows,
     result_header,
     results_by_index,
+    status_cells,
     summary_rows,
 )
 from csvscore.read.table import Table
-from csvscore.results import NEEDS_ATTENTION, RowResult, RunResult
+from csvscore.results import CHECK_FIRST, TO_FIX, RowResult, RunResult
 
-FORMATS = ("xlsx", "csv")
+RESULTS_SHEET = "Results"
+TO_FIX_SHEET = "To fix"  # rows a person can fix and send again: skipped, rejected
+CHECK_SHEET = "Check before resending"  # rows whose outcome is unknown: maybe charged
+CHECK_WARNING = (
+    "These rows were sent but no answer came back: they may have been charged. Do not copy them "
+    "into a new file. Drop the same export again later: csvscore asks TitanX what happened."
+)
 # Excel allows 1,048,576 rows per sheet; one of them is the header.
 EXCEL_MAX_DATA_ROWS = 1_048_575
 
@@ -62,17 +75,7 @@ _WIDTH_SAMPLE_ROWS = 200
 _MIN_WIDTH = 8
 _MAX_WIDTH = 50
 _BOLD = Font(bold=True)
-
-
-def default_output_path(input_path: Path, fmt: str = "xlsx") -> Path:
-    """Where the result goes by default: ``<input stem>.scored.<fmt>`` beside the input.
-
-    ``contacts.csv`` gives ``contacts.scored.xlsx`` (or ``contacts.scored.csv``); the name
-    always differs from the input's, so the input is never overwritten.
-    """
-    _check_format(fmt)
-    input_path = Path(input_path)
-    return input_path.with_name(f"{input_path.stem}.scored.{fmt}")
+_WARNING = Font(bold=True, color="9C0006")
 
 
 class LiveResult(Protocol):
@@ -120,10 +123,10 @@ def write_result(
     permission, file open in Excel) or would overwrite the input. Nothing is left behind on
     failure: each file is written to a temporary name in its folder, then renamed into place.
     """
-    _check_format(fmt)
+    check_format(fmt)
     if not 1 <= max_rows_per_sheet <= EXCEL_MAX_DATA_ROWS:
         raise ValueError(f"max_rows_per_sheet must be 1..{EXCEL_MAX_DATA_ROWS}")
-    target = _with_format_suffix(Path(path), fmt)
+    target = with_format_suffix(Path(path), fmt)
     writers: list[tuple[Path, Callable[[Path], None]]]
     if fmt == "xlsx":
         writers = [
@@ -136,7 +139,7 @@ def write_result(
 
 
 # Widths of the TitanX columns while the results are not known yet (live writing).
-_LIVE_RESULT_WIDTHS = [12, _MAX_WIDTH, 38, 8, 11]
+_LIVE_RESULT_WIDTHS = [12, _MAX_WIDTH, _MAX_WIDTH, 38, 8, 11]
 
 
 def _column_widths(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list[int]:
@@ -157,7 +160,7 @@ def _column_widths(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list
 def _sample_result_rows(table: Table, row_results: list[RowResult]) -> Iterator[list[Any]]:
     for i, row in enumerate(table.rows[:_WIDTH_SAMPLE_ROWS]):
         r = row_results[i]
-        yield [*row, r.status, r.reason, r.job_id, r.batch, table.source_rows[i]]
+        yield [*row, *status_cells(r, table.source_rows[i])]
 
 
 # --- xlsx ---------------------------------------------------------------------------------
@@ -188,25 +191,30 @@ def _fill_workbook(
         sample = (list(row) for row in table.rows[:_WIDTH_SAMPLE_ROWS])
         widths = _column_widths(table.headers, sample) + _LIVE_RESULT_WIDTHS
         row_results = result.row_results()
-    results = _SheetSeries(wb, "Results", header, widths, max_rows)
-    rejected = _SheetSeries(wb, "Rejected", header, widths, max_rows)
+    results = _SheetSeries(wb, RESULTS_SHEET, header, widths, max_rows)
+    to_fix = _SheetSeries(wb, TO_FIX_SHEET, header, widths, max_rows)
+    check = _SheetSeries(wb, CHECK_SHEET, header, widths, max_rows, warning=CHECK_WARNING)
     owner = results.current  # any sheet of the workbook can own text cells' styles
     source_rows = table.source_rows
-    attention = frozenset(NEEDS_ATTENTION)
+    fixable, unknown = frozenset(TO_FIX), frozenset(CHECK_FIRST)
 
     # The hot loop: one row of the input per pass, kept free of per-cell work where possible.
     for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
         values = excel_row(owner, row)
         values.append(excel_value(owner, r.status))
         values.append(excel_value(owner, r.reason))
+        values.append(excel_value(owner, r.note))
         values.append(excel_value(owner, r.job_id))
         values.append(r.batch)
         values.append(source_rows[i])
         results.append(values)
-        if r.status in attention:
-            rejected.append(values)
+        if r.status in fixable:
+            to_fix.append(values)
+        elif r.status in unknown:
+            check.append(values)
     results.finish()
-    rejected.finish()
+    to_fix.finish()
+    check.finish()
 
     if not isinstance(result, RunResult):
         result = result.final()
@@ -219,10 +227,18 @@ class _SheetSeries:
     """A sheet that continues on "<title> (2)", "<title> (3)"... when it is full."""
 
     def __init__(
-        self, wb: Any, title: str, header: Sequence[Any], widths: list[int], limit: int
+        self,
+        wb: Any,
+        title: str,
+        header: Sequence[Any],
+        widths: list[int],
+        limit: int,
+        *,
+        warning: str = "",
     ) -> None:
         self.wb = wb
         self.title = title
+        self.warning = warning  # a line above the header, on every sheet of the series
         self.header = header
         self.widths = widths
         self.limit = limit
@@ -239,7 +255,7 @@ class _SheetSeries:
             ws = self.wb.create_sheet(title, self.wb.index(self.sheets[-1]) + 1)
         else:
             ws = self.wb.create_sheet(self.title)
-        _start_sheet(ws, self.header, self.widths)
+        _start_sheet(ws, self.header, self.widths, self.warning)
         self.sheets.append(ws)
         return ws
 
@@ -251,15 +267,20 @@ class _SheetSeries:
 
     def finish(self) -> None:
         self.counts.append(self.count)
+        top = 2 if self.warning else 1
         for ws, count in zip(self.sheets, self.counts, strict=True):
-            _set_filter(ws, len(self.header), count)
+            _set_filter(ws, len(self.header), count, top)
 
 
-def _start_sheet(ws: Any, header: Sequence[Any], widths: list[int]) -> None:
+def _start_sheet(ws: Any, header: Sequence[Any], widths: list[int], warning: str = "") -> None:
     """Column widths and frozen header: both must be set before the first row is written."""
     for i, width in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = "A3" if warning else "A2"
+    if warning:
+        cell = WriteOnlyCell(ws, warning)
+        cell.font = _WARNING
+        ws.append([cell])
     cells = []
     for text in header:
         value = excel_value(ws, text)
@@ -269,8 +290,8 @@ def _start_sheet(ws: Any, header: Sequence[Any], widths: list[int]) -> None:
     ws.append(cells)
 
 
-def _set_filter(ws: Any, columns: int, data_rows: int) -> None:
-    ws.auto_filter.ref = f"A1:{get_column_letter(columns)}{data_rows + 1}"
+def _set_filter(ws: Any, columns: int, data_rows: int, top: int = 1) -> None:
+    ws.auto_filter.ref = f"A{top}:{get_column_letter(columns)}{data_rows + top}"
 
 
 def _write_small_sheet(wb: Any, title: str, header: Sequence[str], rows: list[list[Any]]) -> None:
@@ -334,25 +355,6 @@ def _discard_workbook(wb: Any) -> None:
 # --- files --------------------------------------------------------------------------------
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown output format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-
-
-def _with_format_suffix(path: Path, fmt: str) -> Path:
-    suffix = path.suffix.lower()
-    if suffix == f".{fmt}":
-        return path
-    if suffix in (f".{f}" for f in FORMATS):
-        return path.with_suffix(f".{fmt}")
-    return path.with_name(f"{path.name}.{fmt}")
-
-
-def _temp_path(target: Path) -> Path:
-    # Same folder, so os.replace is an atomic rename; hidden and random, so it never clashes.
-    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-
-
 def _write_atomically(
     writers: list[tuple[Path, Callable[[Path], None]]], input_path: Path
 ) -> list[Path]:
@@ -367,7 +369,7 @@ def _write_atomically(
     try:
         for target, write in writers:
             current = target
-            tmp = _temp_path(target)
+            tmp = temp_path(target)
             temps.append(tmp)
             write(tmp)
         for tmp, (target, _) in zip(temps, writers, strict=True):

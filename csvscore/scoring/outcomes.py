@@ -25,6 +25,7 @@ _OUTCOME = {
     jr.SENDING: "unconfirmed",
     jr.FAILED: "failed",
     jr.PLANNED: "not sent",
+    jr.HELD: "held back",
 }
 
 
@@ -40,18 +41,29 @@ def run_result(
     prepared: list[PreparedRow],
     batches: list[BatchRecord],
     *,
+    held: dict[int, str] | None = None,
+    session: str = "",
     stop_reason: str = "",
     stop_exit_code: int = 0,
 ) -> rs.RunResult:
-    """Every row's fate after sending (or resuming), from the journal's batches."""
+    """Every row's fate after sending (or resuming), from the journal's batches.
+
+    ``held`` are rows the ledger held back at send time; ``session`` is this invocation's id, so
+    the credits of batches it settled are told apart from earlier runs' ("this run").
+    """
+    held = held or {}
     live = [b for b in batches if b.state != jr.SPLIT]  # a split batch lives on in its halves
     row_batch = {i: b for b in live for i in b.row_indexes}
-    rows = [_row_result(p, row_batch.get(p.index), stop_reason) for p in prepared]
-    batch_results = [_batch_result(b) for b in live]
+    rows = [_row_result(p, row_batch.get(p.index), stop_reason, held) for p in prepared]
+    batch_results = [_batch_result(b, session) for b in live if b.state != jr.HELD]
     summary = _summary(table, fingerprint, scoring_type, started, rows, batch_results)
     summary.stop_reason = stop_reason
     summary.stop_exit_code = stop_exit_code
+    summary.notes.extend(b.message for b in live if b.message.startswith(_PROBLEM))
     return rs.RunResult(rows=rows, batches=batch_results, summary=summary)
+
+
+_PROBLEM = "TitanX's answer does not add up"
 
 
 def dry_run_result(
@@ -77,20 +89,35 @@ def dry_run_result(
 
 def local_row_results(rows: list[PreparedRow]) -> list[rs.RowResult]:
     """Results of rows decided locally (skipped, duplicate) and in no batch: final at once."""
-    return [_row_result(p, None, "") for p in rows]
+    return [_row_result(p, None, "", {}) for p in rows]
+
+
+def held_row_results(prepared: list[PreparedRow], held: dict[int, str]) -> list[rs.RowResult]:
+    """Results of rows the ledger held back at send time: duplicates, with the holder named."""
+    return [_row_result(prepared[i], None, "", held) for i in sorted(held)]
 
 
 def batch_row_results(prepared: list[PreparedRow], b: BatchRecord) -> list[rs.RowResult]:
     """Results of a settled (answered or reconciled) batch's rows, as the final result has them."""
-    return [_row_result(prepared[i], b, "") for i in b.row_indexes]
+    return [_row_result(prepared[i], b, "", {}) for i in b.row_indexes]
 
 
-def _row_result(p: PreparedRow, b: BatchRecord | None, stop_reason: str) -> rs.RowResult:
+def _row_result(
+    p: PreparedRow, b: BatchRecord | None, stop_reason: str, held: dict[int, str]
+) -> rs.RowResult:
     if b is None:
         if p.status is not None:  # skipped or duplicate: decided locally, never sent
             return rs.RowResult(p.index, p.source_row, p.status, p.reason, key=p.key)
-        return rs.RowResult(p.index, p.source_row, rs.FAILED, f"not sent: {stop_reason}", key=p.key)
-    r = rs.RowResult(p.index, p.source_row, rs.FAILED, "", b.job_id, b.batch, p.key)
+        if p.index in held:
+            return rs.RowResult(
+                p.index, p.source_row, rs.DUPLICATE, held[p.index], key=p.key, note=p.reason
+            )
+        return rs.RowResult(
+            p.index, p.source_row, rs.NOT_SENT, _not_sent(stop_reason), key=p.key, note=p.reason
+        )
+    # A sent row: the reason says what happened to it; what csvscore noticed in the row before
+    # sending ("phone2 not sent: not a valid number") is a note, kept apart.
+    r = rs.RowResult(p.index, p.source_row, rs.FAILED, "", b.job_id, b.batch, p.key, p.reason)
     resp = b.response or {}
     if b.state == jr.ANSWERED:
         reason = resp.get("rejected", {}).get(str(p.index))
@@ -98,33 +125,34 @@ def _row_result(p: PreparedRow, b: BatchRecord | None, stop_reason: str) -> rs.R
     elif b.state == jr.RECONCILED:
         total, accepted = resp.get("total"), resp.get("accepted")
         if total is not None and total == accepted:
-            r.status, r.reason = rs.ACCEPTED, "confirmed through TitanX's job list"
+            r.status = rs.ACCEPTED
         else:
-            # Charged, but which rows were refused is unknown: unconfirmed, yet never resent
-            # (--retry-unconfirmed only resends batches with no job).
+            # Charged, but which rows were refused is not known: held like a charge (never
+            # resent, --retry-unconfirmed included), and said once, plainly.
             r.status = rs.UNCONFIRMED
             r.reason = (
-                f"charged: job {b.job_id} exists ({accepted} of {total} accepted) but which "
-                "rows were rejected is not known; do NOT resend"
+                f"charged in job {b.job_id} ({accepted} of {total} accepted), but TitanX did "
+                "not say which rows it rejected"
             )
     elif b.state in (jr.UNKNOWN, jr.SENDING):
         r.status = rs.UNCONFIRMED
-        r.reason = (
-            f"sent but {b.message or 'no answer'}; it may have been charged. Check your TitanX "
-            "jobs, then rerun with --retry-unconfirmed to resend on purpose"
-        )
+        r.reason = "sent, but no answer came back; it may have been charged"
     elif b.state == jr.FAILED:
-        r.reason = b.message
+        r.reason = f"{b.message} (not charged)" if b.message else "refused (not charged)"
     else:  # planned: the run stopped before this batch went out
-        r.reason = f"not sent: {stop_reason or 'run stopped'}"
-        r.batch = None
-    if p.reason and r.status != rs.REJECTED:
-        r.reason = f"{r.reason}; {p.reason}" if r.reason else p.reason
+        r.status, r.reason, r.batch = rs.NOT_SENT, _not_sent(stop_reason), None
     return r
 
 
-def _batch_result(b: BatchRecord) -> rs.BatchResult:
+def _not_sent(stop_reason: str) -> str:
+    return f"not sent: {stop_reason}" if stop_reason else "not sent: the run stopped first"
+
+
+def _batch_result(b: BatchRecord, session: str) -> rs.BatchResult:
     resp = b.response or {}
+    credits = _dec(resp.get("credits_charged"))
+    if credits is None and b.state not in (jr.ANSWERED, jr.RECONCILED, jr.UNKNOWN, jr.SENDING):
+        credits = Decimal(0)  # refused or never sent: nothing was charged
     return rs.BatchResult(
         batch=b.batch,
         rows=len(b.row_indexes),
@@ -132,12 +160,13 @@ def _batch_result(b: BatchRecord) -> rs.BatchResult:
         job_id=b.job_id,
         accepted=to_int(resp.get("accepted")) or 0,
         rejected=len(resp.get("rejected", {})),
-        credits_charged=_dec(resp.get("credits_charged")),
+        credits_charged=credits,
         credits_remaining=_dec(resp.get("credits_remaining")),
         cost_per_phone=_dec(resp.get("cost_per_phone")),
         phone_count=to_int(resp.get("phone_count")),
         submitted_at=b.sent_at,
         message=b.message,
+        this_run=bool(session) and b.session == session,
     )
 
 
@@ -152,7 +181,9 @@ def _summary(
     counts: dict[str, int] = {s: 0 for s in rs.STATUSES}
     for r in rows:
         counts[r.status] += 1
-    charged = sum((b.credits_charged or Decimal(0) for b in batches), Decimal(0))
+    known = [b for b in batches if b.credits_charged is not None]
+    total = sum((b.credits_charged or Decimal(0) for b in known), Decimal(0))
+    this_run = sum((b.credits_charged or Decimal(0) for b in known if b.this_run), Decimal(0))
     remaining = None
     for b in sorted(batches, key=lambda b: b.submitted_at):
         if b.credits_remaining is not None:
@@ -173,8 +204,11 @@ def _summary(
         duplicates=counts[rs.DUPLICATE],
         unconfirmed=counts[rs.UNCONFIRMED],
         failed=counts[rs.FAILED],
+        not_sent=counts[rs.NOT_SENT],
         ready=counts[rs.READY],
-        credits_charged=charged,
+        credits_charged=this_run,
+        credits_charged_total=total,
+        credits_unknown=len(batches) - len(known),
         credits_remaining=remaining,
     )
 

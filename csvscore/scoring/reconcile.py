@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from csvscore.contacts.build import PreparedRow
-from csvscore.scoring import journal as jr
 from csvscore.scoring.journal import BatchRecord, Journal
 
-# How far before our own send time a job may be stamped and still be ours (clock skew).
-RECONCILE_SKEW = timedelta(minutes=10)
+# How far before our own send time a job may be stamped and still be ours (clock skew between
+# this computer and TitanX). Small on purpose: a job of another file created minutes earlier must
+# not look like ours. A clock running fast only makes reconciliation find nothing (the safe side).
+RECONCILE_SKEW = timedelta(minutes=2)
 # Echoed fields compared when a rejected record does not carry our key.
 _ECHO_KEYS = ("firstName", "lastName", "email", "phone", "phone2", "customerContactId")
 
@@ -38,7 +39,7 @@ def response_summary(prepared: list[PreparedRow], b: BatchRecord, resp: Any) -> 
             unmatched += 1
         else:
             rejected[idx] = rej.reason
-    return {
+    summary = {
         "job_id": resp.job_id,
         "total": resp.total,
         "accepted": resp.accepted,
@@ -49,6 +50,22 @@ def response_summary(prepared: list[PreparedRow], b: BatchRecord, resp: Any) -> 
         "rejected": {str(k): v for k, v in rejected.items()},
         "unmatched_rejections": unmatched,
     }
+    problem = inconsistency(len(b.row_indexes), resp.total, resp.accepted, len(resp.rejected))
+    if problem:
+        summary["problem"] = problem
+    return summary
+
+
+def inconsistency(sent: int, total: int | None, accepted: int | None, rejected: int) -> str:
+    """What does not add up in an answer ("" when it does): recorded and shown, never silent."""
+    problems = []
+    if total is not None and total != sent:
+        problems.append(f"it counts {total} contacts, {sent} were sent")
+    if accepted is not None and total is not None and accepted > total:
+        problems.append(f"it accepted {accepted} of {total}")
+    if accepted is not None and total is not None and accepted + rejected != total:
+        problems.append(f"{accepted} accepted and {rejected} rejected do not make {total}")
+    return "TitanX's answer does not add up: " + "; ".join(problems) if problems else ""
 
 
 def _match_by_content(
@@ -68,51 +85,83 @@ def _match_by_content(
 
 
 def find_job(
-    list_jobs: Callable[..., list[dict[str, Any]]],
+    client: Any,
     journal: Journal,
-    run_key: str,
     b: BatchRecord,
+    keys: set[str],
     on_event: Callable[[str], None],
 ) -> dict[str, Any] | None:
-    """The job this batch created, when the job list proves it; else None.
+    """The job this batch created, when TitanX's job list proves it; else None.
 
-    Proof means: as many unclaimed jobs of this batch's size were created since it was sent
-    as there are unsettled batches of that size, so every one of them was created; the jobs
-    are then paired with the batches in time order. Fewer jobs than batches proves nothing
-    about any one batch (we cannot tell which were created), so they all stay unknown.
+    Proof is one of two things, and anything less leaves the batch unconfirmed:
+
+    - *its contacts*: ``GET /jobs/{id}`` lists the job's contacts and their
+      ``customerContactId`` values are exactly this batch's keys;
+    - *the count*: as many unclaimed jobs of this batch's size were created since the batches
+      in flight were sent as there are such batches, across every journal of the user (the
+      ledger knows them all), so every one of them was created; jobs and batches are then paired
+      in time order.
+
+    A job is never a candidate when another batch of any file already owns it (the ledger), nor
+    when it was created before this batch was sent (beyond ``RECONCILE_SKEW`` of clock skew).
     """
     sent = parse_time(b.sent_at)
     if sent is None:
         return None
-    since = sent - RECONCILE_SKEW
-    try:
-        jobs = list_jobs(since=since)
-    except Exception as exc:  # reconciliation is best effort; never fatal
-        on_event(f"batch {b.batch}: could not list jobs to check ({exc})")
-        return None
-    claimed = journal.known_job_ids()
     size = len(b.row_indexes)
-    candidates = []
-    for job in jobs:
-        created = parse_time(str(job.get("createdAt", "")))
-        if (
-            str(job.get("jobId", "")) not in claimed
-            and to_int(job.get("totalRecordCount")) == size
-            and created is not None
-            and created >= since
-        ):
-            candidates.append((created, job))
-    peers = [
-        p
-        for p in journal.batches(run_key)
-        if p.state in (jr.SENDING, jr.UNKNOWN) and len(p.row_indexes) == size
-    ]
+    peers = journal.in_flight(size)
+    mine = (journal.journal_id, b.run_key, b.batch)
+    if mine not in {(j, r, n) for j, r, n, _ in peers}:
+        peers.append((*mine, b.sent_at))
+    starts = [t for t in (parse_time(p[3]) for p in peers) if t is not None]
+    since = min([sent, *starts]) - RECONCILE_SKEW
+    try:
+        jobs = client.list_jobs(since=since)
+        claimed = journal.claimed_jobs()
+        candidates: list[tuple[datetime, dict[str, Any]]] = []
+        for job in jobs:
+            created = parse_time(str(job.get("createdAt", "")))
+            job_id = str(job.get("jobId", ""))
+            if (
+                job_id
+                and job_id not in claimed
+                and to_int(job.get("totalRecordCount")) == size
+                and created is not None
+                and created >= since
+            ):
+                shown = _contact_ids(client, job_id)
+                if shown is not None:
+                    if shown == keys and created >= sent - RECONCILE_SKEW:
+                        return job  # its own contacts: proof enough whatever else is in flight
+                    continue  # another batch's job, by its contacts
+                candidates.append((created, job))
+    except Exception as exc:  # reconciliation is best effort; never fatal
+        on_event(f"batch {b.batch}: could not list TitanX's jobs to check ({exc})")
+        return None
     if not candidates or len(candidates) != len(peers):
         return None
     candidates.sort(key=lambda c: c[0])
-    peers.sort(key=lambda p: (p.sent_at, p.batch))
-    position = [p.batch for p in peers].index(b.batch)
-    return candidates[position][1]
+    peers.sort(key=lambda p: (p[3], p[0], p[1], p[2]))
+    created, job = candidates[[(j, r, n) for j, r, n, _ in peers].index(mine)]
+    return job if created >= sent - RECONCILE_SKEW else None
+
+
+def _contact_ids(client: Any, job_id: str) -> set[str] | None:
+    """The ``customerContactId`` values ``GET /jobs/{id}`` shows, or None when it shows none.
+
+    The job detail's shape is not documented: look for a list of contacts under the usual keys.
+    """
+    get_job = getattr(client, "get_job", None)
+    if get_job is None:
+        return None
+    detail = get_job(job_id)
+    for key in ("contacts", "records", "items"):
+        items = detail.get(key) if isinstance(detail, dict) else None
+        if isinstance(items, list) and items and all(isinstance(i, dict) for i in items):
+            ids = {str(i["customerContactId"]) for i in items if i.get("customerContactId")}
+            if ids:
+                return ids
+    return None
 
 
 def _dec_text(value: Decimal | None) -> str | None:

@@ -2,14 +2,17 @@
 
 Safety rules, in the order they matter:
 
-1. A batch is marked ``sending`` in the journal (durably) *before* its POST leaves, so after a
-   crash we know which requests may have been charged.
+1. A batch is marked ``sending`` in the journal (durably, compare-and-set from ``planned``) and
+   its contacts claimed in the ledger, in one transaction, *before* its POST leaves, so after a
+   crash we know which requests may have been charged, and no other run can send them too.
 2. A batch whose outcome is unknown (timeout, dropped connection, 500, crash mid-request) is never
    resent on our own. We try to prove what happened through ``GET /jobs`` (reconciliation); if we
    cannot, its rows are ``unconfirmed`` and only ``--retry-unconfirmed`` resends them.
 3. Batches that were refused or never sent (auth, credits, 400, network before sending) were not
    charged; re-running the command sends them again.
 4. Rows already in a batch are never planned into another one, whatever the options of a later run.
+5. A contact another journal holds (charged, unconfirmed or in flight) is held back at send time
+   (:mod:`csvscore.scoring.ledger`), unless ``rescore``.
 """
 
 from __future__ import annotations
@@ -29,22 +32,24 @@ from typing import Any, Protocol
 
 from csvscore import results as rs
 from csvscore.api.errors import BatchRefused, OutcomeUnknown
-from csvscore.contacts.build import PreparedRow
+from csvscore.contacts.build import PreparedRow, identity_hash
 from csvscore.errors import (
     ApiError,
     AuthError,
     CreditsError,
     CsvscoreError,
     NetworkError,
+    StateError,
     UsageError,
 )
 from csvscore.mapping.model import Mapping
 from csvscore.read.table import Table
 from csvscore.scoring import journal as jr
-from csvscore.scoring.journal import BatchRecord, Journal, RunRecord
+from csvscore.scoring.journal import BatchRecord, BatchTaken, Journal, RunRecord, Sender
 from csvscore.scoring.outcomes import (
     batch_row_results,
     dry_run_result,
+    held_row_results,
     local_row_results,
     run_result,
     utcnow,
@@ -63,6 +68,7 @@ class ScoreClient(Protocol):
 
     def score(self, contacts: list[dict[str, Any]], scoring_type: str = ...) -> Any: ...
     def list_jobs(self, *, since: datetime | None = ..., max_pages: int = ...) -> list[dict]: ...
+    def get_job(self, job_id: str) -> dict[str, Any]: ...
 
     rate_limit: Any
 
@@ -101,10 +107,26 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
+def _sent_shape(mapping: Mapping) -> list[tuple[int, str | None, str, str | None]]:
+    """What decides the contacts sent: each column's field, unmapped key and phone type."""
+    return [(c.index, c.field, c.unmapped_key, c.phone_type) for c in mapping.columns]
+
+
 def mapping_fingerprint(mapping: Mapping) -> str:
-    """Hash of which column goes where: a changed mapping is a different run."""
-    pairs = [(c.index, c.field, c.unmapped_key, c.phone_type) for c in mapping.columns]
-    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()
+    """Hash of what would be sent: a changed mapping is a different run; the method, confidence
+    or reason of a column (how the mapping was found) is not part of it."""
+    return hashlib.sha256(json.dumps(_sent_shape(mapping)).encode()).hexdigest()
+
+
+def mapping_json(mapping: Mapping) -> str:
+    """The mapping as the journal keeps it, so a later run can continue with it exactly."""
+    return json.dumps(
+        [
+            {"index": i, "header": c.header, "field": f, "key": k, "type": t}
+            for (i, f, k, t), c in zip(_sent_shape(mapping), mapping.columns, strict=True)
+        ],
+        ensure_ascii=False,
+    )
 
 
 def run_key_for(input_fingerprint: str, mapping_fp: str, scoring_type: str) -> str:
@@ -145,12 +167,15 @@ def submit(
     journal: Journal | None,
     options: ScoreOptions,
     hooks: Hooks | None = None,
+    rescore: bool = False,
 ) -> rs.RunResult:
     """Score ``prepared`` rows (or plan them, with ``options.dry_run``) and return every row's fate.
 
     Returns normally also when the run stopped early (credits, auth, Ctrl-C): the summary's
-    ``stop_reason`` says why and unsent rows are ``failed``. Raises only for misuse
-    (:class:`UsageError`), before anything is sent.
+    ``stop_reason`` says why and unsent rows are ``not sent``. Raises only for misuse
+    (:class:`UsageError`) and for a state folder that cannot be used at the start
+    (:class:`StateError`), before anything is sent. ``rescore`` sends contacts the ledger holds
+    for another file.
     """
     options.check()
     started = utcnow()
@@ -161,6 +186,12 @@ def submit(
     if client is None or journal is None:
         raise UsageError("a client and a journal are needed to send")
     sender = _Sender(table, mapping, prepared, fingerprint, client, journal, options, hooks)
+    sender.who = Sender(
+        fingerprint,
+        table.path.name,
+        rescore=rescore,
+        retry_unconfirmed=options.retry_unconfirmed,
+    )
     return sender.run(started)
 
 
@@ -183,12 +214,14 @@ class _Sender:
         self.client = client
         self.journal = journal
         self.options = options
+        self.who = Sender(fingerprint, table.path.name)
         self.progress = hooks.progress
         self.on_event = hooks.on_event or (lambda _msg: None)
         self.on_rows = hooks.on_rows
         self.sleep = hooks.sleep
         self.clock = hooks.clock
         self.mapping_fp = mapping_fingerprint(mapping)
+        self.mapping_json = mapping_json(mapping)
         self.run_key = run_key_for(fingerprint, self.mapping_fp, options.scoring_type)
         self.stop_reason = ""
         self.stop_error: CsvscoreError | None = None
@@ -200,6 +233,7 @@ class _Sender:
         self._credits = Decimal(0)
         self._total_batches = 0
         self._total_rows = 0
+        self._identities: dict[int, str] = {}
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -213,8 +247,10 @@ class _Sender:
                 self.options.scoring_type,
                 str(self.table.path),
                 started,
+                self.mapping_json,
             )
         )
+        self.journal.clear_held(self.run_key)
         self._recover()
         todo = self._plan()
         self._publish_settled()
@@ -246,28 +282,26 @@ class _Sender:
             if b.state in (jr.ANSWERED, jr.RECONCILED):
                 self._publish(b)
 
-    def _publish(self, b: BatchRecord) -> None:
+    def _publish(self, b: BatchRecord, held: dict[int, str] | None = None) -> None:
         if self.on_rows is not None:
             self.on_rows(batch_row_results(self.prepared, b))
+            if held:
+                self.on_rows(held_row_results(self.prepared, held))
 
     def _guard_other_runs(self) -> None:
-        """Refuse to charge the same file again under another mapping unless told to."""
+        """Refuse to charge the same file again under another mapping unless told to.
+
+        The front door (:func:`csvscore.pipeline.prepare`) continues an earlier run with its
+        own mapping, so this only stops a library caller that went around it.
+        """
         if self.options.new_run:
             return
-        for run in self.journal.runs():
-            if run.run_key == self.run_key:
-                continue
-            charged = [
-                b
-                for b in self.journal.batches(run.run_key)
-                if b.state in (jr.ANSWERED, jr.RECONCILED, jr.UNKNOWN, jr.SENDING)
-            ]
-            if charged:
-                rows = sum(len(b.row_indexes) for b in charged)
+        for run, rows in self.journal.sent_runs():
+            if run.run_key != self.run_key:
                 raise UsageError(
-                    f"this file was already submitted on {run.created_at[:10]} with a different "
-                    f"mapping or scoring type ({rows} rows sent); sending again charges them "
-                    "again. Use --new-run to do that on purpose, or the same mapping to resume."
+                    f"This file was already sent on {run.created_at[:10]} ({rows} rows) with "
+                    "another mapping or scoring type; nothing was sent. Continue with the mapping "
+                    "used then (csvscore.prepare does so by default)."
                 )
 
     def _recover(self) -> None:
@@ -279,10 +313,10 @@ class _Sender:
         for b in self.journal.batches(self.run_key):
             if b.state == jr.FAILED:
                 # Refused or never sent: nothing was charged, so sending again is safe.
-                self.journal.set_state(self.run_key, b.batch, jr.PLANNED)
+                self.journal.replan(self.run_key, b.batch, jr.FAILED)
             elif b.state == jr.UNKNOWN and self.options.retry_unconfirmed:
                 self.on_event(f"batch {b.batch}: resending on request (--retry-unconfirmed)")
-                self.journal.set_state(self.run_key, b.batch, jr.PLANNED, "resent on request")
+                self.journal.replan(self.run_key, b.batch, jr.UNKNOWN, "resent on request")
 
     def _plan(self) -> list[int]:
         existing = self.journal.batches(self.run_key)
@@ -332,8 +366,14 @@ class _Sender:
             self._pace()
             if self._stop.is_set():
                 return
-            for extra in self._send_one(self.journal.get_batch(self.run_key, n)):
-                work.put(extra)
+            try:
+                for extra in self._send_one(n):
+                    work.put(extra)
+            except StateError as exc:
+                # The journal cannot record what happens: stop sending at once. A batch whose
+                # answer could not be stored is still "sending" on disk: unknown, never resent.
+                self._halt(exc)
+                return
 
     def _pace(self) -> None:
         """Take the next send slot the rate limits allow and wait for it, so a pool of workers
@@ -346,48 +386,83 @@ class _Sender:
         if delay > 0:
             self.sleep(delay)
 
-    def _send_one(self, b: BatchRecord) -> list[int]:
+    def _identity_map(self, rows: list[int]) -> dict[int, str]:
+        ids = self._identities
+        for i in rows:
+            if i not in ids:
+                ids[i] = identity_hash(self.prepared[i].contact)
+        return {i: ids[i] for i in rows}
+
+    def _send_one(self, n: int) -> list[int]:
         """Send one batch; return numbers of batches to add to the queue (after a split)."""
-        contacts = [self.prepared[i].contact for i in b.row_indexes]
-        self.journal.mark_sending(self.run_key, b.batch, utcnow())
+        b = self.journal.get_batch(self.run_key, n)
+        try:
+            rows, held = self.journal.start_sending(
+                self.run_key, n, self._identity_map(b.row_indexes), self.who, sent_at=utcnow()
+            )
+        except BatchTaken:
+            self.on_event(f"batch {n}: already taken by another run; not sent from this one")
+            return []
+        if held:
+            self.on_event(
+                f"batch {n}: {len(held)} contacts held back: another file sent them "
+                "or is sending them now"
+            )
+        b = self.journal.get_batch(self.run_key, n)
+        if not rows:
+            self._publish(b, held)
+            self._tick(len(held), Decimal(0))
+            return []
+        contacts = [self.prepared[i].contact for i in rows]
         try:
             resp = self.client.score(contacts, self.options.scoring_type)
         except OutcomeUnknown as exc:
-            self._settle_unknown(self.journal.get_batch(self.run_key, b.batch), str(exc))
-            self._tick(b, Decimal(0))
+            self._settle_unknown(b, exc.detail)
+            self._tick(len(b.row_indexes) + len(held), Decimal(0))
         except BatchRefused as exc:
-            if exc.too_large and len(b.row_indexes) > 1:
+            if exc.too_large and len(rows) > 1:
                 return self._split(b, exc.message)
-            self._fail(b, f"TitanX refused the batch: {exc.message}")
+            self._fail(b, f"TitanX refused the batch: {exc.message}", len(held))
         except (AuthError, CreditsError, NetworkError) as exc:
-            self._fail(b, str(exc))
+            self._fail(b, str(exc), len(held))
             self._halt(exc)
         except ApiError as exc:
             # Still rate limited after the client's retries, or an answer that proves nothing
             # was processed (redirect, 404): not charged, so the batch can go again next run.
-            self._fail(b, str(exc))
+            self._fail(b, str(exc), len(held))
         else:
-            self.journal.finish(
+            summary = response_summary(self.prepared, b, resp)
+            rejected = {int(i) for i in summary["rejected"]}
+            charged = [self._identities[i] for i in rows if i not in rejected]
+            self.journal.finish_answered(
                 self.run_key,
-                b.batch,
-                jr.ANSWERED,
+                n,
                 answered_at=utcnow(),
                 job_id=resp.job_id or "",
-                response=response_summary(self.prepared, b, resp),
+                response=summary,
+                charged=charged,
+                file=self.who.file,
+                message=summary.get("problem", ""),
             )
-            self._publish(self.journal.get_batch(self.run_key, b.batch))
-            self._tick(b, resp.credits_charged or Decimal(0))
+            if summary.get("problem"):
+                self.on_event(f"batch {n}: {summary['problem']}")
+            self._publish(self.journal.get_batch(self.run_key, n), held)
+            self._tick(len(rows) + len(held), resp.credits_charged or Decimal(0))
         return []
 
-    def _fail(self, b: BatchRecord, message: str) -> None:
+    def _fail(self, b: BatchRecord, message: str, held: int = 0) -> None:
         """Refused or never processed: not charged, so the next run sends it again."""
-        self.journal.finish(self.run_key, b.batch, jr.FAILED, answered_at=utcnow(), message=message)
-        self._tick(b, Decimal(0))
+        self.journal.finish_failed(self.run_key, b.batch, answered_at=utcnow(), message=message)
+        self._tick(len(b.row_indexes) + held, Decimal(0))
 
     def _split(self, b: BatchRecord, message: str) -> list[int]:
         half = len(b.row_indexes) // 2
-        self.journal.set_state(self.run_key, b.batch, jr.SPLIT, f"too large: {message}")
-        new = self.journal.add_batches(self.run_key, [b.row_indexes[:half], b.row_indexes[half:]])
+        new = self.journal.split(
+            self.run_key,
+            b.batch,
+            [b.row_indexes[:half], b.row_indexes[half:]],
+            f"too large: {message}",
+        )
         with self._lock:
             self._total_batches += len(new) - 1
         self.on_event(f"batch {b.batch} was too large; split into batches {new}")
@@ -400,10 +475,10 @@ class _Sender:
                 self.stop_reason = str(exc)
         self._stop.set()
 
-    def _tick(self, b: BatchRecord, credits: Decimal) -> None:
+    def _tick(self, rows: int, credits: Decimal) -> None:
         with self._lock:
             self._done_batches += 1
-            self._done_rows += len(b.row_indexes)
+            self._done_rows += rows
             self._credits += credits
             p = Progress(
                 self._done_batches,
@@ -417,52 +492,56 @@ class _Sender:
 
     # -- unknown outcomes -------------------------------------------------------------------
 
-    def _settle_unknown(
-        self, b: BatchRecord, detail: str, job: dict[str, Any] | None = None
-    ) -> None:
-        """Record a batch with no answer: reconciled when the job list proves its job."""
-        if job is None:
-            job = self._find_job(b)
-        if job is not None:
+    def _settle_unknown(self, b: BatchRecord, detail: str) -> None:
+        """Record a batch with no answer: reconciled when TitanX's job list proves its job."""
+        if self._try_reconcile(b, detail):
+            return
+        self.journal.finish_unknown(
+            self.run_key, b.batch, answered_at=utcnow(), message=f"no answer ({detail})"
+        )
+        self.on_event(
+            f"batch {b.batch}: sent, but no answer came back ({detail}); it may have been "
+            "charged, so it is not resent"
+        )
+
+    def _try_reconcile(self, b: BatchRecord, detail: str) -> bool:
+        keys = {self.prepared[i].key for i in b.row_indexes}
+        # Under the lock: two workers must not both claim the same job.
+        with self._lock:
+            job = find_job(self.client, self.journal, b, keys, self.on_event)
+            if job is None:
+                return False
             job_id = str(job.get("jobId", ""))
-            self.journal.finish(
+            total = to_int(job.get("totalRecordCount"))
+            accepted = to_int(job.get("acceptedRecordCount"))
+            response = {
+                "job_id": job_id,
+                "total": total,
+                "accepted": accepted,
+                "credits_charged": _text(job.get("creditsCharged")),
+            }
+            claimed = self.journal.finish_reconciled(
                 self.run_key,
                 b.batch,
-                jr.RECONCILED,
                 answered_at=utcnow(),
                 job_id=job_id,
-                response={
-                    "job_id": job_id,
-                    "total": to_int(job.get("totalRecordCount")),
-                    "accepted": to_int(job.get("acceptedRecordCount")),
-                },
-                message=f"no answer ({detail}); job found in TitanX's job list",
+                response=response,
+                all_accepted=total is not None and total == accepted,
+                file=self.who.file,
+                message=f"no answer ({detail}); its job {job_id} was found in TitanX's job list",
             )
-            self.on_event(f"batch {b.batch}: no answer, but its job {job_id} was found")
-            self._publish(self.journal.get_batch(self.run_key, b.batch))
-        else:
-            self.journal.finish(
-                self.run_key,
-                b.batch,
-                jr.UNKNOWN,
-                answered_at=utcnow(),
-                message=f"no answer ({detail})",
-            )
-            self.on_event(f"batch {b.batch}: outcome unknown ({detail}); not resent")
+        if not claimed:
+            return False
+        self.on_event(f"batch {b.batch}: no answer came back, but its job {job_id} was found")
+        self._publish(self.journal.get_batch(self.run_key, b.batch))
+        return True
 
     def _reconcile_pass(self) -> None:
         """Try once more for batches left unknown while other requests were still in flight."""
         for b in self.journal.batches(self.run_key):
             if b.state == jr.UNKNOWN and b.attempts and not self._stop.is_set():
-                job = self._find_job(b)
-                if job is not None:
-                    detail = b.message.removeprefix("no answer (").removesuffix(")")
-                    self._settle_unknown(b, detail, job)
-
-    def _find_job(self, b: BatchRecord) -> dict[str, Any] | None:
-        # Under the lock: two workers must not both claim the same job.
-        with self._lock:
-            return find_job(self.client.list_jobs, self.journal, self.run_key, b, self.on_event)
+                detail = b.message.removeprefix("no answer (").removesuffix(")")
+                self._try_reconcile(b, detail)
 
     # -- results ----------------------------------------------------------------------------
 
@@ -474,6 +553,12 @@ class _Sender:
             started,
             self.prepared,
             self.journal.batches(self.run_key),
+            held=self.journal.held(self.run_key),
+            session=self.journal.session,
             stop_reason=self.stop_reason,
             stop_exit_code=int(self.stop_error.exit_code) if self.stop_error else 0,
         )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)

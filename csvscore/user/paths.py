@@ -46,6 +46,20 @@ def state_dir(env: Mapping[str, str] = os.environ) -> Path:
     return _dir_from(env, ENV_STATE_DIR, platformdirs.user_state_dir(APP_NAME, appauthor=False))
 
 
+ENV_FALLBACK_DIR = "CSVSCORE_FALLBACK_DIR"
+
+
+def fallback_results_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where a result goes when the folder beside the export cannot be written (the shortcut's
+    case: an export in a read-only folder): ``Documents/csvscore``, else ``~/csvscore``.
+    ``CSVSCORE_FALLBACK_DIR`` overrides it. Not created."""
+    override = env.get(ENV_FALLBACK_DIR, "").strip()
+    if override:
+        return Path(override).expanduser()
+    documents = Path(platformdirs.user_documents_dir())
+    return (documents if documents.is_dir() else Path.home()) / APP_NAME
+
+
 def display_path(path: Path) -> str:
     """``path`` with the home directory shown as ``~`` (shorter, and no user name in output)."""
     try:
