@@ -286,7 +286,9 @@ def prepare(
     notes: list[str] = []
     earlier = None
     if not request.options.new_run:
-        earlier = find_earlier(view, fingerprint, mapping, scoring_type)
+        earlier = find_earlier(
+            view, fingerprint, mapping, scoring_type, lambda: [_fresh_mapping(mapped)]
+        )
         if earlier is not None:
             if not request.continue_earlier or earlier.mapping is None:
                 raise EarlierRunError(earlier)
@@ -312,6 +314,13 @@ def prepare(
     done = _settled_rows(view, run_key, request.options.retry_unconfirmed)
     plan = make_plan(rows, request.options.batch_size, cost, done=done)
     return Prepared(fingerprint, rows, notes, plan, mapping, scoring_type, earlier)
+
+
+def _fresh_mapping(mapped: MappedFile) -> Mapping:
+    """The file's mapping as csvscore finds it with no remembered or pinned columns."""
+    table = mapped.table
+    samples = [table.samples(i) for i in range(len(table.headers))]
+    return map_columns(table.headers, samples, profile=mapped.mapping.profile)
 
 
 def _settled_rows(view: JournalView | None, run_key: str, retry_unconfirmed: bool) -> dict:
@@ -461,6 +470,9 @@ def score_prepared(
     if not request.sandbox:
         _record_last_seen(result, prepared.scoring_type, env)
     return ScoreOutcome(result, outputs, jpath, notes)
+
+
+STOPPING = "Stopping after the requests in flight... (their answers are being recorded)"
 
 
 class _SavedElsewhere(Exception):
@@ -614,6 +626,8 @@ def _send_while_writing(
         outputs = write_result(out, table, prepared.mapping, live)
     except KeyboardInterrupt:
         hooks.stop.set()
+        if hooks.on_event:
+            hooks.on_event(STOPPING)
         _join(sender)
         outputs = _write(out, mapped, prepared, live.final(), request, True, env)
     except OutputError as exc:

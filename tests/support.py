@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import resource
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,12 +49,18 @@ def contact_row(i: int) -> list[str]:
     ]
 
 
-def write_contacts(path: Path, n: int, extra: list[list[str]] | None = None) -> Path:
+def write_contacts(
+    path: Path, n: int, extra: list[list[str]] | None = None, *, fill: int = 0
+) -> Path:
+    """``n`` distinct contacts; ``fill`` puts that many random hex digits in "Lead Source"."""
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(HEADERS)
         for i in range(n):
-            w.writerow(contact_row(i))
+            row = contact_row(i)
+            if fill:
+                row[-1] = os.urandom(fill // 2).hex()
+            w.writerow(row)
         for row in extra or []:
             w.writerow(row)
     return path
@@ -79,3 +90,42 @@ def sheet_rows(path: Path, sheet: str) -> list[dict[str, Any]]:
 
 def summary(path: Path) -> dict[str, Any]:
     return {r["Item"]: r["Value"] for r in sheet_rows(path, "Summary")}
+
+
+def run_process(
+    args: list[object],
+    environ: dict[str, str],
+    *,
+    cwd: Path | None = None,
+    unprivileged: bool = False,
+    max_file_bytes: int | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``python -m csvscore ARGS`` in a process of its own, as a user would run it.
+
+    ``unprivileged``: without root's power to write anywhere (a user namespace when the tests
+    run as root), so a read-only folder is read-only. ``max_file_bytes``: no file may grow past
+    it (RLIMIT_FSIZE), as on a disk that fills up; writes past it fail with EFBIG.
+    """
+    cmd = [sys.executable, "-m", "csvscore", *map(str, args)]
+    if unprivileged and os.geteuid() == 0:
+        cmd = ["unshare", "--user", *cmd]
+
+    def limit() -> None:
+        if max_file_bytes is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    env = {**os.environ, **environ}
+    env.pop("CI", None)
+    return subprocess.run(
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=limit,
+        check=False,
+    )

@@ -106,7 +106,7 @@ def test_accept_confirm_and_remember_then_the_next_file_uses_the_remembered_mapp
     child.expect(SEND)
     assert child.match.group(1) == "3"
     assert "Ready to send 3 contacts (of 3 rows) in 1 batch, 6 phone numbers." in child.before
-    assert "Estimated credits: 0.3" in child.before  # the sandbox's 0.05 per phone
+    assert "Estimated credits: about 0.3" in child.before  # the sandbox's 0.05 per phone
     child.sendline("y")
     # Asked after the run, once its result is known: a mapping that sent nothing proves nothing.
     child.expect_exact(REMEMBER)
@@ -453,3 +453,54 @@ def test_login_with_a_refused_key_stores_nothing(
     assert code == ExitCode.AUTH
     assert "csvscore login" in rest and "a-wrong-key-456" not in rest
     assert not (tmp_path / "config" / "credentials").exists()
+
+
+CONTINUE = "Continue with the mapping used last time? [Y/n] "
+
+
+@pytest.mark.parametrize("answer", ["", "n"])
+def test_a_re_drop_whose_mapping_changed_offers_to_continue_with_the_earlier_one(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox, answer: str
+) -> None:
+    """Issue 8, item 6: the interactive path offers to continue; it never suggests an option
+    that charges again, and "n" sends nothing."""
+    sb = make_sandbox(faults=["400"])  # the first batch is refused: the file is half sent
+    env = dict(environ, TITANX_API_KEY=sb.api_key)
+    src = write_contacts(tmp_path / "c.csv", 20)
+    args = ["score", src.name, "--base-url", sb.url, "--batch-size", "10", "--workers", "1"]
+    child = spawn(args, env, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect(SEND)
+    child.sendline("y")
+    child.expect_exact(REMEMBER)
+    child.sendline("n")
+    code, _ = finish(child)
+    assert code == ExitCode.FAILED
+    assert len(sb.state.jobs) == 1
+    child = spawn(args, env, tmp_path)  # the same file again, and a column changed
+    child.expect_exact(PROMPT)
+    child.sendline("6=-")  # Job Title: now left unmapped
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect_exact(CONTINUE)
+    folded = " ".join(child.before.split())
+    assert "This file was already sent on" in folded
+    assert "column 6 'Job Title' as title (now unmapped)" in folded
+    assert "--new-run" not in child.before
+    child.sendline(answer)
+    if answer == "n":
+        code, rest = finish(child)
+        assert code == ExitCode.CANCELLED
+        assert "Stopped (you said no): nothing was sent." in rest and "Error" not in rest
+        assert len(sb.state.score_requests) == 2
+        return
+    child.expect(SEND)
+    assert "Resuming: 1 batch was already sent (10 rows)" in child.before
+    assert child.match.group(1) == "10"
+    child.sendline("y")
+    code, rest = finish(child)
+    assert code == ExitCode.OK, rest
+    assert len(sb.state.jobs) == 2
+    last = sb.state.score_requests[-1].contacts or []
+    assert all(c.get("title") == "VP Sales" for c in last)  # sent as the first time

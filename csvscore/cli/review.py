@@ -172,21 +172,32 @@ def review_mapping(
 def plan_text(plan: Plan) -> str:
     """The plan as the lines shown before "Send N contacts to TitanX now?"."""
     of_rows = f" (of {plan.rows} rows)" if plan.rows else ""
-    lines = [
+    lines = []
+    if plan.done_rows:
+        lines.append(
+            f"Resuming: {plan.done_batches} "
+            f"{'batch was' if plan.done_batches == 1 else 'batches were'} already sent "
+            f"({plan.done_rows} rows); they are not sent again."
+        )
+    lines.append(
         f"Ready to send {plan.to_send} contacts{of_rows} in {plan.batches} "
-        f"{'batch' if plan.batches == 1 else 'batches'}, {plan.phones} phone numbers.",
-    ]
+        f"{'batch' if plan.batches == 1 else 'batches'}, {plan.phones} phone numbers."
+    )
     if plan.skipped:
         lines.append(f"Skipped, not sent (TitanX would reject them): {plan.skipped}")
         lines.extend(f"    {n:>6}  {kind}" for kind, n in plan.skip_reasons)
     if plan.duplicates:
         lines.append(f"Duplicates, not sent (they would be charged twice): {plan.duplicates}")
     if plan.estimated_credits is not None:
-        lines.append(f"Estimated credits: {money(plan.estimated_credits)}")
+        line = f"Estimated credits: about {money(plan.estimated_credits)}"
+        upper = plan.upper_credits
+        if upper is not None:
+            line += f" (up to {money(upper)} if TitanX counts every number sent)"
+        lines.append(line)
     else:
         lines.append(
-            "Estimated credits: unknown (csvscore learns TitanX's price per phone from your "
-            "first run)"
+            "Estimated credits: unknown (csvscore learns TitanX's price per phone for each "
+            "scoring type from your first run with it)"
         )
     return "\n".join(lines)
 

@@ -80,13 +80,14 @@ def map_columns(
     """
     syn = load_synonyms()
     pins = overrides.resolve(headers) if overrides else {}
+    types = overrides.phone_types(headers) if overrides else {}
     cols = _make_columns(headers, samples)
     notes: list[str] = []
     prof = _choose_profile(cols, profile or (overrides.profile if overrides else None), notes)
 
     for col in cols:
         if col.index in pins:
-            _pin(col, pins[col.index], overrides)
+            _pin(col, pins[col.index], overrides, types.get(col.index), syn, prof)
         else:
             col.cands = header_candidates(col, syn, prof)
     add_fuzzy_candidates(cols, syn)
@@ -178,7 +179,14 @@ def _choose_profile(cols: list[Column], forced: str | None, notes: list[str]) ->
     return prof
 
 
-def _pin(col: Column, target: str | None, overrides: Overrides | None) -> None:
+def _pin(
+    col: Column,
+    target: str | None,
+    overrides: Overrides | None,
+    phone_type: str | None,
+    syn: Synonyms,
+    prof: Profile | None,
+) -> None:
     source = overrides.source if overrides else "mapping file"
     col.pinned = True
     col.field = target
@@ -189,7 +197,20 @@ def _pin(col: Column, target: str | None, overrides: Overrides | None) -> None:
     else:
         col.reason = f"Set to {target} by {source}."
         if target in PHONE_SLOTS:
-            col.phone_type = phone_type_of(col.toks, load_synonyms().phone)
+            # The type the pin gives, else the one the source profile or the header gives: a
+            # pinned phone must send the same phoneNType as it would unpinned.
+            col.phone_type = (
+                phone_type
+                or _profile_phone_type(col, syn, prof)
+                or phone_type_of(col.toks, syn.phone)
+            )
+
+
+def _profile_phone_type(col: Column, syn: Synonyms, prof: Profile | None) -> str | None:
+    for cand in header_candidates(col, syn, prof):
+        if cand.field in PHONE_SLOTS and cand.phone_type:
+            return cand.phone_type
+    return None
 
 
 # --------------------------------------------------------------------------------------------

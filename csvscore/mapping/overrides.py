@@ -32,7 +32,7 @@ import yaml
 from rapidfuzz import process
 
 from csvscore.errors import MappingError
-from csvscore.fields import FIELD_NAMES, FULL_NAME
+from csvscore.fields import FIELD_NAMES, FULL_NAME, PHONE_SLOTS
 from csvscore.mapping.model import Mapping
 from csvscore.mapping.normalize import compact, is_blank, normalize
 from csvscore.mapping.synonyms import list_profiles
@@ -51,6 +51,7 @@ class OverrideEntry:
     field: str | None
     column: int | None = None
     header: str | None = None
+    phone_type: str | None = None  # for phone..phone5: the number's type ("mobile", "work"...)
 
 
 @dataclass
@@ -98,6 +99,17 @@ class Overrides:
                 )
             by_field[target] = index
         return pins
+
+    def phone_types(self, headers: list[str]) -> dict[int, str]:
+        """The phone type each pinned column's entry gives (``type:``), by 0-based index."""
+        types: dict[int, str] = {}
+        for entry in self.entries:
+            index = self._index(entry, headers)
+            if entry.phone_type:
+                types[index] = entry.phone_type
+            else:
+                types.pop(index, None)  # a later pin without a type drops an earlier one
+        return types
 
     def _index(self, entry: OverrideEntry, headers: list[str]) -> int:
         if entry.column is not None:
@@ -185,11 +197,11 @@ def _parse_entry(item: Any, number: int, where: str) -> OverrideEntry:
     label = f"{where}: entry {number} of `columns:`"
     if not isinstance(item, dict):
         raise MappingError(f"{label} must be a mapping with `field:` and `column:` or `header:`")
-    unknown = set(item) - {"column", "header", "field"}
+    unknown = set(item) - {"column", "header", "field", "type"}
     if unknown:
         raise MappingError(
             f"{label} has unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
-            "use column, header and field"
+            "use column, header, field and (for phones) type"
         )
     column = item.get("column")
     header = item.get("header")
@@ -206,7 +218,15 @@ def _parse_entry(item: Any, number: int, where: str) -> OverrideEntry:
         raise MappingError(
             f"{label}{name} has no `field:`; use `field: null` to leave the column unmapped"
         )
-    return OverrideEntry(_check_field(item["field"], label), column, header)
+    field = _check_field(item["field"], label)
+    phone_type = item.get("type")
+    if phone_type is not None:
+        if not isinstance(phone_type, str) or not phone_type.strip():
+            raise MappingError(f"{label}: `type:` must be a word such as mobile or work")
+        if field not in PHONE_SLOTS:
+            raise MappingError(f"{label}: `type:` is for phone fields (phone..phone5) only")
+        phone_type = phone_type.strip()
+    return OverrideEntry(field, column, header, phone_type)
 
 
 def parse_overrides(text: str, *, source: str = "mapping file") -> Overrides:
@@ -320,6 +340,9 @@ def dump_mapping_yaml(mapping: Mapping) -> str:
         lines.append(f"  - column: {col.index + 1}")
         lines.append(f"    header: {_scalar(col.header)}")
         lines.append(f"    field: {col.field or 'null'}  # {_comment(note)}")
+        if col.phone_type and col.field in PHONE_SLOTS:
+            # Kept, so a remembered mapping sends exactly what was accepted (phone2Type...).
+            lines.append(f"    type: {_scalar(col.phone_type)}")
     return "\n".join(lines) + "\n"
 
 

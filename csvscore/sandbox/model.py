@@ -34,6 +34,10 @@ FAULTS_BEFORE = ("html_502", "drop_before_create", "timeout_before_create")
 # Faults that let the request be processed (job created, credits charged), then misbehave.
 FAULTS_AFTER = (
     "500",
+    "html_502_after_create",  # a gateway that lost the upstream's answer: job created, 502
+    "503_after_create",
+    "504_after_create",
+    "inconsistent_200",  # a 200 whose counts do not add up (accepted > total)
     "non_json_500",
     "non_json_200",
     "bad_shape_200",
@@ -43,6 +47,14 @@ FAULTS_AFTER = (
 LOW_CREDITS = "low_credits"  # empties the balance, then the request is processed normally
 NO_FAULT = ("", "ok", "none")
 _CONTACT_KEYS = frozenset((*FIELD_NAMES, "unmappedFields"))
+
+
+def _person(contact: dict[str, Any]) -> tuple[str, str, frozenset[str]]:
+    def fold(value: Any) -> str:
+        return " ".join(str(value or "").split()).casefold()
+
+    phones = frozenset(str(contact[s]) for s in PHONE_SLOTS if contact.get(s))
+    return fold(contact.get("firstName")), fold(contact.get("lastName")), phones
 
 
 def check_fault(fault: str) -> str:
@@ -90,6 +102,8 @@ class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 0
     clock: Callable[[], float] = time.time  # for rate-limit windows and createdAt
+    # GET /jobs/{id} lists the job's contacts by customerContactId (undocumented in TitanX).
+    job_contact_ids: bool = False
 
     def __post_init__(self) -> None:
         self.credits = Decimal(str(self.credits))
@@ -143,6 +157,8 @@ class Job:
     phone_count: int
     accepted_ids: list[str | None]  # customerContactId of each accepted contact
     rejected_ids: list[str | None]
+    # Who was charged: (first name, last name, phones), folded as csvscore folds them.
+    accepted_people: list[tuple[str, str, frozenset[str]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         created = datetime.fromtimestamp(self.created_at, tz=timezone.utc)
@@ -339,6 +355,11 @@ class SandboxState:
         with self._lock:
             self._credits = Decimal(0)
 
+    def top_up(self, credits: Decimal) -> None:
+        """Add credits (a customer buying more after running out)."""
+        with self._lock:
+            self._credits += credits
+
     def score(
         self, record: ScoreRecord, contacts: list[dict[str, Any]], scoring_type: str
     ) -> tuple[int, dict[str, Any]]:
@@ -370,6 +391,7 @@ class SandboxState:
                 phone_count=phones,
                 accepted_ids=[c.get("customerContactId") for c in accepted],
                 rejected_ids=[c.get("customerContactId") for c in rejected],
+                accepted_people=[_person(c) for c in accepted],
             )
             self._jobs[job.job_id] = job
             record.job_id = job.job_id
@@ -417,7 +439,13 @@ class SandboxState:
     def job_json(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:
             job = self._jobs.get(job_id)
-            return None if job is None else job.to_json()
+            if job is None:
+                return None
+            body = job.to_json()
+            if self.config.job_contact_ids:
+                ids = [*job.accepted_ids, *job.rejected_ids]
+                body["contacts"] = [{"customerContactId": i} for i in ids if i]
+            return body
 
     def quota(self) -> dict[str, Any]:
         with self._lock:
@@ -471,6 +499,11 @@ class SandboxState:
             return Counter(
                 cid for job in self._jobs.values() for cid in job.accepted_ids + job.rejected_ids
             )
+
+    def charged_people(self) -> Counter[tuple[str, str, frozenset[str]]]:
+        """How many created jobs charged each person (name and phones, whatever the file)."""
+        with self._lock:
+            return Counter(p for job in self._jobs.values() for p in job.accepted_people)
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready view for ``GET /_sandbox/state`` (another process's tests)."""

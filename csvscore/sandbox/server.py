@@ -301,6 +301,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._message(400, bad)
             return
         status, payload = state.score(record, contacts, scoring_type)
+        if fault == "inconsistent_200" and isinstance(payload.get("data"), dict):
+            data = payload["data"]
+            self._inconsistent = {
+                **payload,
+                "data": {**data, "acceptedRecordCount": data["totalRecordCount"] + 1},
+            }
         if status != 200 or fault is None:
             self._send(status, payload)
         else:
@@ -325,6 +331,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Faults that strike after the job was created and credits charged."""
         if fault.split(":", 1)[0] == "500":
             self._message(500, fault.partition(":")[2] or None)
+        elif fault == "html_502_after_create":
+            self._send(502, raw=HTML_502, content_type="text/html")
+        elif fault in ("503_after_create", "504_after_create"):
+            self._message(int(fault[:3]))
+        elif fault == "inconsistent_200":
+            self._send(200, self._inconsistent)
         elif fault == "non_json_500":
             self._send(500, raw=b"Internal Server Error", content_type="text/plain")
         elif fault == "non_json_200":

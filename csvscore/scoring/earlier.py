@@ -10,6 +10,7 @@ exactly as it was; only a deliberate ``--new-run`` starts a second, separately c
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from csvscore.mapping.model import ColumnMapping, Mapping
@@ -34,10 +35,18 @@ class EarlierRun:
 
 
 def find_earlier(
-    view: JournalView | None, fingerprint: str, mapping: Mapping, scoring_type: str
+    view: JournalView | None,
+    fingerprint: str,
+    mapping: Mapping,
+    scoring_type: str,
+    alternatives: Callable[[], list[Mapping]] = list,
 ) -> EarlierRun | None:
     """The latest run that sent rows with a different mapping or scoring type, unless the run
-    this mapping and scoring type make has sent rows itself (then it simply resumes)."""
+    this mapping and scoring type make has sent rows itself (then it simply resumes).
+
+    A journal written by csvscore 0.1 kept only a hash of the mapping: ``alternatives`` (for
+    example the mapping found without a remembered one) are tried against that hash.
+    """
     if view is None:
         return None
     key = run_key_for(fingerprint, mapping_fingerprint(mapping), scoring_type)
@@ -46,6 +55,10 @@ def find_earlier(
         return None
     run, rows = sent[-1]
     stored = restore_mapping(mapping, run.mapping)
+    if stored is None and not run.mapping:
+        stored = next(
+            (m for m in alternatives() if mapping_fingerprint(m) == run.mapping_fingerprint), None
+        )
     return EarlierRun(run, rows, stored, differences(mapping, stored, scoring_type, run))
 
 

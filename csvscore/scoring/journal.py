@@ -522,8 +522,14 @@ class Journal:
             )
             self._set(c, run_key, batch, FAILED, answered_at, "", None, message)
 
-    def finish_unknown(self, run_key: str, batch: int, *, answered_at: str, message: str) -> None:
-        """Sent, no usable answer: maybe charged. Its contacts stay held as unconfirmed."""
+    def finish_unknown(
+        self, run_key: str, batch: int, *, answered_at: str, message: str, ended_at: str
+    ) -> None:
+        """Sent, no usable answer: maybe charged. Its contacts stay held as unconfirmed.
+
+        ``ended_at`` is when its request ended ("" when not known: the run died with it in
+        flight); reconciliation looks for its job in that window.
+        """
         s = self._ledger_schema
         with self._tx() as c:
             self._cas(c, run_key, batch, (SENDING, UNKNOWN))
@@ -533,9 +539,10 @@ class Journal:
                 run_key=run_key,
                 batch=batch,
                 state=lg.UNCONFIRMED,
+                ended_at=ended_at,
                 schema=s,
             )
-            self._set(c, run_key, batch, UNKNOWN, answered_at, "", None, message)
+            self._set(c, run_key, batch, UNKNOWN, answered_at, "", {"ended_at": ended_at}, message)
 
     def finish_reconciled(
         self,
@@ -581,9 +588,9 @@ class Journal:
         s = self._ledger_schema
         with self._tx() as c:
             self._cas(c, run_key, batch, (expected,))
-            lg.release_batch_claims(
-                c, journal_id=self.journal_id, run_key=run_key, batch=batch, schema=s
-            )
+            # An unknown batch may have created a job: its attempt stays known to reconciliation.
+            forget = lg.retire_batch if expected == UNKNOWN else lg.release_batch_claims
+            forget(c, journal_id=self.journal_id, run_key=run_key, batch=batch, schema=s)
             c.execute(
                 "UPDATE batches SET state = ?, message = ? WHERE run_key = ? AND batch = ?",
                 (PLANNED, message, run_key, batch),
@@ -626,14 +633,14 @@ class Journal:
             except sqlite3.Error as exc:
                 raise state_error(self.path, exc) from exc
 
-    def in_flight(self, size: int) -> list[tuple[str, str, int, str]]:
+    def in_flight(self, size: int) -> list[tuple[str, str, int, str, str]]:
         """Unsettled batches of ``size`` from every journal (see :func:`ledger.in_flight`)."""
         with self._lock:
             try:
                 rows = lg.in_flight(self._conn, size, schema=self._ledger_schema)
             except sqlite3.Error as exc:
                 raise state_error(self.path, exc) from exc
-        return [(str(a), str(b), int(n), str(t)) for a, b, n, t in rows]
+        return [(str(a), str(b), int(n), str(t), str(e)) for a, b, n, t, e in rows]
 
 
 def _batch(row: tuple[Any, ...]) -> BatchRecord:

@@ -54,13 +54,14 @@ CREATE TABLE IF NOT EXISTS {s}.contacts (
     PRIMARY KEY (identity, journal_id, run_key, batch)
 );
 CREATE INDEX IF NOT EXISTS {s}.contacts_by_batch ON contacts (journal_id, run_key, batch);
-CREATE TABLE IF NOT EXISTS {s}.batches (   -- batches sent whose outcome is not settled yet
+CREATE TABLE IF NOT EXISTS {s}.in_flight (   -- batches sent whose outcome is not settled yet
     journal_id TEXT NOT NULL,
     run_key TEXT NOT NULL,
     batch INTEGER NOT NULL,
     size INTEGER NOT NULL,
     sent_at TEXT NOT NULL,
     file TEXT NOT NULL,
+    ended_at TEXT NOT NULL DEFAULT '',  -- when its request ended without an answer ('': unknown)
     PRIMARY KEY (journal_id, run_key, batch)
 );
 CREATE TABLE IF NOT EXISTS {s}.jobs (      -- every job id a batch owns
@@ -180,7 +181,7 @@ def claim(
         [(i, journal_id, run_key, batch, fingerprint, file, SENDING, at) for i in identities],
     )
     conn.execute(
-        f"INSERT OR REPLACE INTO {schema}.batches VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO {schema}.in_flight VALUES (?, ?, ?, ?, ?, ?, '')",
         (journal_id, run_key, batch, size, at, file),
     )
 
@@ -194,6 +195,7 @@ def settle(
     state: str | None,
     job_id: str = "",
     keep: Iterable[str] | None = None,
+    ended_at: str = "",
     schema: str = "main",
 ) -> None:
     """Settle a batch's contacts: ``state`` for those in ``keep`` (all when None), the rest
@@ -218,8 +220,13 @@ def settle(
             f"UPDATE {schema}.contacts SET state = ?, job_id = ? WHERE {where}",
             (state, job_id, *key),
         )
-    if not (state == UNCONFIRMED and not job_id):
-        conn.execute(f"DELETE FROM {schema}.batches WHERE {where}", key)
+    if state == UNCONFIRMED and not job_id:
+        if ended_at:
+            conn.execute(
+                f"UPDATE {schema}.in_flight SET ended_at = ? WHERE {where}", (ended_at, *key)
+            )
+    else:
+        conn.execute(f"DELETE FROM {schema}.in_flight WHERE {where}", key)
 
 
 def claim_job(
@@ -254,13 +261,31 @@ def claimed_jobs(conn: sqlite3.Connection, *, schema: str = "main") -> set[str]:
 
 def in_flight(conn: sqlite3.Connection, size: int, *, schema: str = "main") -> list[tuple]:
     """Unsettled batches of ``size`` contacts, from every journal: (journal_id, run_key, batch,
-    sent_at), oldest first. Reconciliation pairs jobs with these, never with one alone."""
+    sent_at, ended_at), oldest first. Any of them may own a job of that size that has no owner
+    yet: reconciliation gives a job to a batch only when none of them could own it instead."""
     return list(
         conn.execute(
-            f"SELECT journal_id, run_key, batch, sent_at FROM {schema}.batches WHERE size = ? "
-            "ORDER BY sent_at, journal_id, run_key, batch",
+            f"SELECT journal_id, run_key, batch, sent_at, ended_at FROM {schema}.in_flight "
+            "WHERE size = ? ORDER BY sent_at, journal_id, run_key, batch",
             (size,),
         )
+    )
+
+
+def retire_batch(
+    conn: sqlite3.Connection, *, journal_id: str, run_key: str, batch: int, schema: str = "main"
+) -> None:
+    """A batch of unknown outcome is about to be resent on request: its contacts' claims go (the
+    resend claims them anew), but the first attempt stays among the batches in flight, under
+    another name, because it may have created a job. Without it, that job would be one more
+    job than batches and could be paired with a later batch that has no job of its own."""
+    key = (journal_id, run_key, batch)
+    where = "journal_id = ? AND run_key = ? AND batch = ?"
+    conn.execute(f"DELETE FROM {schema}.contacts WHERE {where}", key)
+    conn.execute(
+        f"UPDATE {schema}.in_flight SET run_key = run_key || '#retired-' || "
+        f"lower(hex(randomblob(6))) WHERE {where}",
+        key,
     )
 
 
@@ -271,4 +296,4 @@ def release_batch_claims(
     key = (journal_id, run_key, batch)
     where = "journal_id = ? AND run_key = ? AND batch = ?"
     conn.execute(f"DELETE FROM {schema}.contacts WHERE {where}", key)
-    conn.execute(f"DELETE FROM {schema}.batches WHERE {where}", key)
+    conn.execute(f"DELETE FROM {schema}.in_flight WHERE {where}", key)

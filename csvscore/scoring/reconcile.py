@@ -90,60 +90,81 @@ def find_job(
     b: BatchRecord,
     keys: set[str],
     on_event: Callable[[str], None],
+    *,
+    ended: str = "",
 ) -> dict[str, Any] | None:
     """The job this batch created, when TitanX's job list proves it; else None.
 
-    Proof is one of two things, and anything less leaves the batch unconfirmed:
+    TitanX creates a job while it handles the request (the answer carries its id), so this
+    batch's job, if any, was created while its request was in flight: between ``b.sent_at`` and
+    ``ended`` (when the request ended without an answer; "" when not known, after a crash: then
+    up to ``MAX_REQUEST`` later), give or take ``RECONCILE_SKEW`` of clock difference. Proof is
+    one of two things, and anything less leaves the batch unconfirmed:
 
     - *its contacts*: ``GET /jobs/{id}`` lists the job's contacts and their
       ``customerContactId`` values are exactly this batch's keys;
-    - *the count*: as many unclaimed jobs of this batch's size were created since the batches
-      in flight were sent as there are such batches, across every journal of the user (the
-      ledger knows them all), so every one of them was created; jobs and batches are then paired
-      in time order.
+    - *the only one it can be*: exactly one unclaimed job of this batch's size was created in
+      that window, and no other unsettled batch of that size, from any file of the user (the
+      ledger knows them all), was in flight at any moment of it.
 
-    A job is never a candidate when another batch of any file already owns it (the ledger), nor
-    when it was created before this batch was sent (beyond ``RECONCILE_SKEW`` of clock skew).
+    A job is never a candidate when another batch already owns it (the ledger), whatever file
+    that batch came from.
     """
-    sent = parse_time(b.sent_at)
-    if sent is None:
+    window = _window(b.sent_at, ended)
+    if window is None:
         return None
+    start, end = window
     size = len(b.row_indexes)
-    peers = journal.in_flight(size)
     mine = (journal.journal_id, b.run_key, b.batch)
-    if mine not in {(j, r, n) for j, r, n, _ in peers}:
-        peers.append((*mine, b.sent_at))
-    starts = [t for t in (parse_time(p[3]) for p in peers) if t is not None]
-    since = min([sent, *starts]) - RECONCILE_SKEW
+    rivals = [
+        p
+        for p in journal.in_flight(size)
+        if (p[0], p[1], p[2]) != mine and _overlaps(_window(p[3], p[4]), window)
+    ]
     try:
-        jobs = client.list_jobs(since=since)
+        jobs = client.list_jobs(since=start)
         claimed = journal.claimed_jobs()
-        candidates: list[tuple[datetime, dict[str, Any]]] = []
+        candidates: list[dict[str, Any]] = []
         for job in jobs:
             created = parse_time(str(job.get("createdAt", "")))
             job_id = str(job.get("jobId", ""))
             if (
-                job_id
-                and job_id not in claimed
-                and to_int(job.get("totalRecordCount")) == size
-                and created is not None
-                and created >= since
+                not job_id
+                or job_id in claimed
+                or to_int(job.get("totalRecordCount")) != size
+                or created is None
+                or not start <= created <= end
             ):
-                shown = _contact_ids(client, job_id)
-                if shown is not None:
-                    if shown == keys and created >= sent - RECONCILE_SKEW:
-                        return job  # its own contacts: proof enough whatever else is in flight
-                    continue  # another batch's job, by its contacts
-                candidates.append((created, job))
+                continue
+            shown = _contact_ids(client, job_id)
+            if shown is not None:
+                if shown == keys:
+                    return job  # its own contacts: proof enough, whatever else was in flight
+                continue  # another batch's job, by its contacts
+            candidates.append(job)
     except Exception as exc:  # reconciliation is best effort; never fatal
         on_event(f"batch {b.batch}: could not list TitanX's jobs to check ({exc})")
         return None
-    if not candidates or len(candidates) != len(peers):
+    if len(candidates) == 1 and not rivals:
+        return candidates[0]
+    return None
+
+
+# The longest a request can have been in TitanX's hands when csvscore does not know when it ended
+# (the process was killed while it was in flight).
+MAX_REQUEST = timedelta(minutes=10)
+
+
+def _window(sent_at: str, ended_at: str) -> tuple[datetime, datetime] | None:
+    sent = parse_time(sent_at)
+    if sent is None:
         return None
-    candidates.sort(key=lambda c: c[0])
-    peers.sort(key=lambda p: (p[3], p[0], p[1], p[2]))
-    created, job = candidates[[(j, r, n) for j, r, n, _ in peers].index(mine)]
-    return job if created >= sent - RECONCILE_SKEW else None
+    ended = parse_time(ended_at) or sent + MAX_REQUEST
+    return sent - RECONCILE_SKEW, max(ended, sent) + RECONCILE_SKEW
+
+
+def _overlaps(a: tuple[datetime, datetime] | None, b: tuple[datetime, datetime]) -> bool:
+    return a is None or (a[0] <= b[1] and b[0] <= a[1])
 
 
 def _contact_ids(client: Any, job_id: str) -> set[str] | None:

@@ -309,7 +309,9 @@ class _Sender:
         for b in self.journal.batches(self.run_key):
             if b.state == jr.SENDING:
                 # We were killed mid-request: the job may exist. Never resend blindly.
-                self._settle_unknown(b, "the previous run stopped while this batch was in flight")
+                self._settle_unknown(
+                    b, "the previous run stopped while this batch was in flight", crashed=True
+                )
         for b in self.journal.batches(self.run_key):
             if b.state == jr.FAILED:
                 # Refused or never sent: nothing was charged, so sending again is safe.
@@ -355,6 +357,9 @@ class _Sender:
                             continue
             except KeyboardInterrupt:
                 self._stop.set()
+                self.on_event(
+                    "Stopping after the requests in flight... (their answers are being recorded)"
+                )
                 raise
 
     def _worker(self, work: queue.Queue[int]) -> None:
@@ -492,23 +497,31 @@ class _Sender:
 
     # -- unknown outcomes -------------------------------------------------------------------
 
-    def _settle_unknown(self, b: BatchRecord, detail: str) -> None:
-        """Record a batch with no answer: reconciled when TitanX's job list proves its job."""
-        if self._try_reconcile(b, detail):
+    def _settle_unknown(self, b: BatchRecord, detail: str, *, crashed: bool = False) -> None:
+        """Record a batch with no answer: reconciled when TitanX's job list proves its job.
+
+        ``crashed``: found in flight from a run that died, so when its request ended is unknown.
+        """
+        ended = "" if crashed else utcnow()
+        if self._try_reconcile(b, detail, ended):
             return
         self.journal.finish_unknown(
-            self.run_key, b.batch, answered_at=utcnow(), message=f"no answer ({detail})"
+            self.run_key,
+            b.batch,
+            answered_at=utcnow(),
+            message=f"no answer ({detail})",
+            ended_at=ended,
         )
         self.on_event(
             f"batch {b.batch}: sent, but no answer came back ({detail}); it may have been "
             "charged, so it is not resent"
         )
 
-    def _try_reconcile(self, b: BatchRecord, detail: str) -> bool:
+    def _try_reconcile(self, b: BatchRecord, detail: str, ended: str) -> bool:
         keys = {self.prepared[i].key for i in b.row_indexes}
         # Under the lock: two workers must not both claim the same job.
         with self._lock:
-            job = find_job(self.client, self.journal, b, keys, self.on_event)
+            job = find_job(self.client, self.journal, b, keys, self.on_event, ended=ended)
             if job is None:
                 return False
             job_id = str(job.get("jobId", ""))
@@ -541,7 +554,8 @@ class _Sender:
         for b in self.journal.batches(self.run_key):
             if b.state == jr.UNKNOWN and b.attempts and not self._stop.is_set():
                 detail = b.message.removeprefix("no answer (").removesuffix(")")
-                self._try_reconcile(b, detail)
+                ended = str((b.response or {}).get("ended_at", b.answered_at))
+                self._try_reconcile(b, detail, ended)
 
     # -- results ----------------------------------------------------------------------------
 

@@ -1,0 +1,447 @@
+"""Never charge a contact twice, never lose a charged one: the ledger, reconciliation, re-drops,
+the output checked before sending, honest figures. Real CLI runs against the sandbox over HTTP
+on 127.0.0.1, real files; the sandbox says who was charged how often.
+
+Each test names the problem of issue 8 it proves fixed (numbers as in the issue).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+import csvscore
+from csvscore.api.client import TitanXClient
+from csvscore.errors import ExitCode
+from csvscore.mapping.overrides import dump_mapping_yaml
+from csvscore.sandbox.server import Sandbox
+from csvscore.scoring import lock
+from csvscore.user import remembered
+from tests.support import (
+    HEADERS,
+    Run,
+    contact_row,
+    run_cli,
+    run_process,
+    sheet_rows,
+    summary,
+    write_contacts,
+)
+
+MakeSandbox = Callable[..., Sandbox]
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "exports"
+
+
+def score(sb: Sandbox, src: Path, environ: dict[str, str], *extra: object) -> Run:
+    env = dict(environ, TITANX_API_KEY=sb.api_key)
+    return run_cli(["score", src, "--base-url", sb.url, "--yes", *extra], env)
+
+
+def statuses(out: Path) -> list[str]:
+    return [r["TitanX Status"] for r in sheet_rows(out, "Results")]
+
+
+def charged_twice(sb: Sandbox) -> list[object]:
+    return [p for p, n in sb.state.charged_people().items() if n > 1]
+
+
+def reexport(src: Path, dest: Path) -> Path:
+    """The same people exported again: other column order, an extra column, rows reversed."""
+    with src.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    order = [1, 0, *range(2, len(header))]
+    with dest.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([*(header[i] for i in order), "Exported At"])
+        for row in reversed(body):
+            w.writerow([*(row[i] for i in order), "2026-12-01"])
+    return dest
+
+
+# -- 2. another file's job is never claimed --------------------------------------------------
+
+
+def test_a_batch_without_an_answer_never_claims_the_job_another_file_created(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    a = write_contacts(tmp_path / "a.csv", 10)
+    assert score(sb, a, environ).code == ExitCode.OK  # one job of 10, owned by a.csv
+    b = tmp_path / "b.csv"
+    with b.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEADERS)
+        for i in range(10):
+            w.writerow(contact_row(500 + i))
+    sb.state.add_faults("503")  # b's batch: no job created, outcome unknown
+    r = score(sb, b, environ)
+    assert r.code == ExitCode.UNCONFIRMED, r.err
+    out = tmp_path / "b.scored.xlsx"
+    assert statuses(out) == ["unconfirmed"] * 10  # never "accepted" with a's job
+    [job] = sb.state.jobs
+    assert all(row["TitanX Job ID"] in (None, "") for row in sheet_rows(out, "Results"))
+    assert job.job_id not in {row["TitanX Job ID"] for row in sheet_rows(out, "Results")}
+
+
+def test_a_job_created_minutes_before_the_batch_was_sent_is_not_its_job(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """A job of the same size that no journal knows (another computer, TitanX's own app)."""
+    offset = [-600.0]  # that job is stamped ten minutes ago
+    sb = make_sandbox(clock=lambda: time.time() + offset[0])
+    people = [
+        {"firstName": "X", "lastName": f"Y{i}", "phone": f"+1415555{i:04d}"} for i in range(5)
+    ]
+    TitanXClient(sb.api_key, sb.url).score(people)
+    offset[0] = 0.0
+    src = write_contacts(tmp_path / "c.csv", 5)
+    sb.state.add_faults("503")
+    r = score(sb, src, environ)
+    assert r.code == ExitCode.UNCONFIRMED, r.err
+    assert statuses(tmp_path / "c.scored.xlsx") == ["unconfirmed"] * 5
+
+
+def test_a_job_whose_contacts_are_this_batchs_is_proof_enough(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """Where GET /jobs/{id} lists contacts, they decide, even with other batches in flight."""
+    sb = make_sandbox(job_contact_ids=True, faults=["500"])  # job created, then HTTP 500
+    src = write_contacts(tmp_path / "c.csv", 6)
+    r = score(sb, src, environ)
+    assert r.code == ExitCode.OK, r.err
+    assert statuses(tmp_path / "c.scored.xlsx") == ["accepted"] * 6
+    assert len(sb.state.score_requests) == 1
+
+
+# -- 4. 502/503/504 after the job was created: never resent ----------------------------------
+
+
+@pytest.mark.parametrize("fault", ["html_502_after_create", "503_after_create", "504_after_create"])
+def test_a_gateway_error_after_the_job_was_created_is_reconciled_not_resent(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str], fault: str
+) -> None:
+    sb = make_sandbox(faults=[fault])
+    src = write_contacts(tmp_path / "c.csv", 8)
+    r = score(sb, src, environ)
+    assert len(sb.state.score_requests) == 1  # sent once, whatever the gateway said
+    assert charged_twice(sb) == []
+    assert r.code == ExitCode.OK, r.err
+    out = tmp_path / "c.scored.xlsx"
+    assert statuses(out) == ["accepted"] * 8
+    [job] = sheet_rows(out, "Jobs")
+    assert job["Outcome"] == "reconciled" and job["Job ID"] == sb.state.jobs[0].job_id
+    # Its charge is not in the job list: shown as not known, never as 0.
+    assert job["Credits Charged"] in (None, "")
+    assert "1 batches whose charge is not known" in r.out
+
+
+# -- 3. the ledger is written as each answer arrives ----------------------------------------
+
+
+# -- 5. a lost journal ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["deleted", "truncated", "another --journal"])
+def test_a_lost_journal_does_not_make_the_same_file_be_charged_again(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str], how: str
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 9)
+    assert score(sb, src, environ).code == ExitCode.OK
+    [journal] = (tmp_path / "state" / "journals").glob("*.sqlite")
+    extra: list[object] = []
+    if how == "deleted":
+        journal.unlink()
+    elif how == "truncated":
+        journal.write_bytes(b"")
+    else:
+        extra = ["--journal", tmp_path / "elsewhere.sqlite"]
+    r = score(sb, src, environ, *extra)
+    assert r.code == ExitCode.OK, r.err
+    assert len(sb.state.score_requests) == 1 and charged_twice(sb) == []
+    rows = sheet_rows(tmp_path / "c.scored.xlsx", "Results")
+    assert {x["TitanX Status"] for x in rows} == {"duplicate"}
+    assert all("from this file" in x["TitanX Reason"] for x in rows)
+
+
+# -- 6. a re-drop after a remembered mapping resumes -----------------------------------------
+
+
+def test_a_re_drop_with_the_remembered_mapping_resumes_with_the_default_answers(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """HubSpot's phone types came from its profile and were lost when remembered."""
+    sb = make_sandbox()
+    src = tmp_path / "hubspot.csv"
+    src.write_bytes((FIXTURES / "hubspot.csv").read_bytes())
+    first = score(sb, src, environ)
+    assert first.code == ExitCode.OK, first.err
+    mapped = csvscore.map_file(src, env=environ)
+    remembered.remember(
+        mapped.signature, dump_mapping_yaml(mapped.mapping), source_file=src.name, env=environ
+    )
+    again = score(sb, src, environ)
+    assert "Used the mapping remembered" in again.err
+    assert again.code == ExitCode.OK, again.err
+    assert len(sb.state.score_requests) == 1
+    assert "--new-run" not in again.out + again.err
+
+
+def test_a_re_drop_with_a_different_mapping_continues_the_earlier_run(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """A remembered mapping that differs (another column unmapped) must not stop the re-drop,
+    nor send anything twice: the earlier run's own mapping finishes the job."""
+    sb = make_sandbox(faults=["400"] + [""] * 3)  # batch 1 refused: the re-drop must send it
+    src = write_contacts(tmp_path / "c.csv", 40)
+    first = score(sb, src, environ, "--batch-size", "10", "--workers", "1")
+    assert first.code == ExitCode.FAILED
+    mapped = csvscore.map_file(src, env=environ)
+    for c in mapped.mapping.columns:
+        if c.header == "Job Title":
+            c.field = None
+    remembered.remember(
+        mapped.signature, dump_mapping_yaml(mapped.mapping), source_file=src.name, env=environ
+    )
+    again = score(sb, src, environ, "--batch-size", "10")
+    assert again.code == ExitCode.OK, again.err
+    assert "continued with that run's mapping" in again.err
+    assert len(sb.state.jobs) == 4 and charged_twice(sb) == []
+    sent = [c for rec in sb.state.score_requests[-1:] for c in rec.contacts or []]
+    assert all(c.get("title") == "VP Sales" for c in sent)  # the earlier mapping, exactly
+
+
+# -- 7. nothing is sent before the result can be written -------------------------------------
+
+
+def test_an_output_folder_that_does_not_exist_is_found_before_anything_is_sent(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 3)
+    r = score(sb, src, environ, "-o", tmp_path / "missing" / "x.xlsx")
+    assert r.code == ExitCode.BAD_INPUT
+    assert "does not exist" in r.err and "Nothing was sent" in r.err
+    assert sb.state.requests == []
+
+
+def test_a_read_only_export_folder_puts_the_result_in_the_fallback_folder_and_says_so(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """The shortcut's case: no -o, the export sits in a folder the user cannot write."""
+    sb = make_sandbox()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    src = write_contacts(folder / "c.csv", 3)
+    fallback = tmp_path / "Documents" / "csvscore"
+    env = dict(environ, TITANX_API_KEY=sb.api_key, CSVSCORE_FALLBACK_DIR=str(fallback))
+    folder.chmod(0o555)
+    try:
+        r = run_process(["score", src, "--base-url", sb.url, "--yes"], env, unprivileged=True)
+    finally:
+        folder.chmod(0o755)
+    assert r.returncode == ExitCode.OK, r.stderr
+    folded = " ".join(r.stderr.split())
+    assert f"it will be saved to {fallback / 'c.scored.xlsx'} instead" in folded
+    assert statuses(fallback / "c.scored.xlsx") == ["accepted"] * 3
+    assert sorted(p.name for p in folder.iterdir()) == ["c.csv"]
+
+
+def test_a_very_long_file_name_still_gets_its_result(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / ("x" * 241 + ".csv"), 3)  # 245 characters
+    r = score(sb, src, environ)
+    assert r.code == ExitCode.OK, r.err
+    [out] = [p for p in tmp_path.iterdir() if p.name.endswith(".scored.xlsx")]
+    assert len(out.name.encode()) <= 255
+    assert statuses(out) == ["accepted"] * 3
+
+
+def test_a_csv_companion_that_would_overwrite_the_export_is_refused_before_sending(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.scored.jobs.csv", 3)
+    before = src.read_bytes()
+    r = score(sb, src, environ, "-o", tmp_path / "c.scored.csv", "--format", "csv")
+    assert r.code == ExitCode.BAD_INPUT
+    assert "would overwrite your export" in r.err
+    assert sb.state.requests == [] and src.read_bytes() == before
+
+
+def test_a_write_that_fails_after_sending_starts_with_the_money_and_is_not_bad_input(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """A disk that fills up while sending (no file may grow past 150 KB): the result cannot be
+    saved, nor in the fallback folder. Then the ledger must still know every charge (3)."""
+    sb = make_sandbox(latency=0.02)
+    src = write_contacts(tmp_path / "c.csv", 200, fill=1500)  # a long unmapped note per row
+    env = dict(environ, TITANX_API_KEY=sb.api_key, CSVSCORE_FALLBACK_DIR=str(tmp_path / "fb"))
+    args = ["score", src, "--base-url", sb.url, "--yes", "--batch-size", "20", "--workers", "1"]
+    r = run_process(args, env, max_file_bytes=150_000)
+    assert r.returncode == ExitCode.NOT_SAVED, r.stderr
+    line = r.stderr.strip().splitlines()[-1]
+    assert line.startswith("Error: Your ") and " contacts were sent to TitanX (" in line
+    assert "drop the same file again to write it (nothing is sent again)" in line
+    assert not (tmp_path / "c.scored.xlsx").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    sent = sum(len(rec.contacts or []) for rec in sb.state.score_requests)
+    assert 0 < sent < 200  # sending stopped once the result could not be written
+    # A re-export of the same people is not charged again: the ledger knew every charge.
+    again = score(sb, reexport(src, tmp_path / "b.csv"), environ)
+    assert again.code == ExitCode.OK, again.err
+    assert charged_twice(sb) == []
+    # And the same file writes its result without sending anything already sent.
+    before = len(sb.state.jobs)
+    final = score(sb, src, environ, "--batch-size", "20")
+    assert final.code == ExitCode.OK, final.err
+    assert charged_twice(sb) == []
+    assert len(sb.state.jobs) == before  # the rest were charged by the re-export already
+    assert (tmp_path / "c.scored.xlsx").is_file()
+
+
+# -- 8. the resend recipe cannot resend unconfirmed rows -------------------------------------
+
+
+def test_a_copy_of_unconfirmed_rows_is_held_back_until_they_are_settled(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox(faults=["drop_before_create"])
+    src = write_contacts(tmp_path / "c.csv", 4)
+    assert score(sb, src, environ).code == ExitCode.UNCONFIRMED
+    wb = load_workbook(tmp_path / "c.scored.xlsx")
+    assert wb["To fix"].max_row == 1  # nothing to copy on the sheet people copy from
+    copy = tmp_path / "copy.csv"  # the recipe done by hand anyway: the rows copied out
+    copy.write_bytes(src.read_bytes().replace(b"Webinar", b"Webinar (resend)"))
+    r = score(sb, copy, environ)
+    assert r.code == ExitCode.OK, r.err
+    assert statuses(tmp_path / "copy.scored.xlsx") == ["duplicate"] * 4
+    reasons = [x["TitanX Reason"] for x in sheet_rows(tmp_path / "copy.scored.xlsx", "Results")]
+    assert all("outcome is not known yet" in x for x in reasons)
+    assert len(sb.state.score_requests) == 1
+
+
+# -- 9. honest figures ----------------------------------------------------------------------
+
+
+def test_the_estimate_uses_the_price_of_the_scoring_type_and_never_the_sandboxs(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    src = write_contacts(tmp_path / "c.csv", 4)
+    assert run_cli(["score", src, "--sandbox", "--yes"], environ).code == ExitCode.OK
+    assert not (tmp_path / "state" / "lastseen.json").exists()  # sandbox figures kept apart
+    sb = make_sandbox(cost_per_phone=Decimal("0.05"))
+    other = write_contacts(tmp_path / "d.csv", 2)
+    assert score(sb, other, environ).code == ExitCode.OK  # a real-path lightning run: 0.05
+    dry = json.loads(
+        run_cli(["score", src, "--dry-run", "--json", "--scoring-type", "titan"], environ).out
+    )
+    assert dry["estimated_credits"] is None  # titan's price is not lightning's
+    dry = json.loads(run_cli(["score", src, "--dry-run", "--json"], environ).out)
+    assert Decimal(dry["estimated_credits"]) == Decimal("0.05") * dry["estimated_phones"]
+
+
+def test_credits_charged_means_this_run_and_the_file_total_stands_beside_it(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 3)
+    first = score(sb, src, environ)
+    assert "credits charged 0.3 in this run, 0.3 for this file in all" in first.out
+    again = score(sb, src, environ)
+    assert "credits charged 0 in this run, 0.3 for this file in all" in again.out
+    s = summary(tmp_path / "c.scored.xlsx")
+    assert str(s["Credits charged (total)"]) in ("0", "0.0", "0.00")
+
+
+def test_an_answer_that_does_not_add_up_is_flagged_not_recorded_silently(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox(faults=["inconsistent_200"])
+    src = write_contacts(tmp_path / "c.csv", 3)
+    r = score(sb, src, environ)
+    assert "TitanX's answer does not add up: it accepted 4 of 3" in r.err
+    rows = {r_["Item"]: r_["Value"] for r_ in sheet_rows(tmp_path / "c.scored.xlsx", "Summary")}
+    assert "does not add up" in str(rows.get("Note"))
+    assert "does not add up" in sheet_rows(tmp_path / "c.scored.xlsx", "Jobs")[0]["Message"]
+
+
+def test_a_reconciled_batch_with_rejections_gives_one_coherent_reason(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox(faults=["drop_after_create"])
+    src = write_contacts(tmp_path / "c.csv", 3, extra=[["Cy", "NoPhone", "", "12", "", "", ""]])
+    r = score(sb, src, environ, "--send-invalid")
+    assert r.code == ExitCode.UNCONFIRMED
+    reasons = {x["TitanX Reason"] for x in sheet_rows(tmp_path / "c.scored.xlsx", "Results")}
+    [reason] = reasons
+    assert reason.startswith("charged in job") and "did not say which rows it rejected" in reason
+    assert "--retry-unconfirmed" not in reason and "resend" not in reason
+
+
+# -- 1. one sender at a time (the lock, in-process; real processes in test_concurrency) -------
+
+
+def test_a_run_of_a_file_being_scored_elsewhere_sends_nothing_and_says_so(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 3)
+    fp = csvscore.pipeline.file_fingerprint(src)
+    with lock.holding(lock.lock_path(tmp_path / "state", fp)):
+        r = score(sb, src, environ)
+    assert r.code == ExitCode.BUSY
+    assert r.err.startswith("This file is being scored in another window right now")
+    assert sb.state.requests == []
+    assert score(sb, src, environ).code == ExitCode.OK  # released: the next drop works
+
+
+def test_a_batch_state_changes_only_from_the_state_it_was_read_in(tmp_path: Path) -> None:
+    """Compare-and-set: a batch another run already marked sending is not sent again."""
+    from csvscore.scoring.journal import BatchTaken, Journal, RunRecord, Sender
+
+    with Journal(tmp_path / "j.sqlite") as j1, Journal(tmp_path / "j.sqlite") as j2:
+        j1.ensure_run(RunRecord("run", "fp", "m", "lightning", "c.csv", "2026-12-01"))
+        [n] = j1.add_batches("run", [[0, 1]])
+        who = Sender("fp", "c.csv")
+        sent, held = j1.start_sending("run", n, {0: "a", 1: "b"}, who, sent_at="t")
+        assert sent == [0, 1] and held == {}
+        with pytest.raises(BatchTaken):
+            j2.start_sending("run", n, {0: "a", 1: "b"}, who, sent_at="t")
+
+
+def test_a_journal_left_by_csvscore_0_1_is_migrated_and_its_charges_still_count(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """Upgrading must not forget what the old version paid for."""
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 3)
+    assert score(sb, src, environ).code == ExitCode.OK
+    ledger = tmp_path / "state" / "ledger.sqlite"
+    conn = sqlite3.connect(ledger)  # rewrite the ledger as 0.1 kept it
+    rows = conn.execute(
+        "SELECT identity, fingerprint, file, job_id, at FROM contacts WHERE state = 'charged'"
+    ).fetchall()
+    conn.executescript(
+        "DROP TABLE contacts; DROP TABLE jobs; DROP TABLE in_flight; DROP TABLE ledger_meta;"
+        "CREATE TABLE charged (identity TEXT, fingerprint TEXT, file TEXT, job_id TEXT, "
+        "charged_at TEXT, PRIMARY KEY (identity, fingerprint));"
+    )
+    conn.executemany("INSERT INTO charged VALUES (?, ?, ?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    again = score(sb, reexport(src, tmp_path / "b.csv"), environ)
+    assert again.code == ExitCode.OK
+    assert set(statuses(tmp_path / "b.scored.xlsx")) == {"duplicate"}
+    assert len(sb.state.jobs) == 1
