@@ -20,12 +20,14 @@ test_resume_kill.py and test_signals.py. Longer runs: ``python -m benchmarks.sta
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import random
 import shutil
 import sqlite3
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -47,8 +49,21 @@ FINAL = {"accepted", "rejected", "skipped", "duplicate", "unconfirmed", "failed"
 FAULTS = ["500", "html_502_after_create", "503", "drop_after_create", "drop_before_create", "400"]
 
 
-class Interrupt(Exception):
-    """Ctrl-C (or SIGTERM/SIGHUP, which the CLI turns into the same) after some batches."""
+STEPS: Counter[str] = Counter()  # what the machine did, for benchmarks/soak_money.py
+
+
+def step(**strategies: Any) -> Callable[[Callable[..., None]], Any]:
+    """A hypothesis rule that also counts how often it ran."""
+
+    def wrap(function: Callable[..., None]) -> Any:
+        @functools.wraps(function)
+        def counted(self: Any, **kwargs: Any) -> None:
+            STEPS[function.__name__] += 1
+            function(self, **kwargs)
+
+        return rule(**strategies)(counted)
+
+    return wrap
 
 
 class MoneyMachine(RuleBasedStateMachine):
@@ -116,15 +131,15 @@ class MoneyMachine(RuleBasedStateMachine):
 
     # -- rules --------------------------------------------------------------------------------
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]))
     def run(self, name: str) -> None:
         self._run(name)
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]), after=st.integers(1, 3))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]), after=st.integers(1, 3))
     def interrupted_run(self, name: str, after: int) -> None:
         self._run(name, after=after)
 
-    @rule(
+    @step(
         first=st.sampled_from(["a.csv", "b.csv"]),
         second=st.sampled_from(["a.csv", "b.csv", "export"]),
     )
@@ -146,7 +161,7 @@ class MoneyMachine(RuleBasedStateMachine):
             t.join(timeout=120)
         assert not errors, errors
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]))
     def re_export(self, name: str) -> None:
         self._run(self._reexport(name))
 
@@ -158,11 +173,11 @@ class MoneyMachine(RuleBasedStateMachine):
         self._write(new, people[: max(4, len(people) - 2)], extra=True)
         return new
 
-    @rule(fault=st.sampled_from(FAULTS))
+    @step(fault=st.sampled_from(FAULTS))
     def next_request_fails(self, fault: str) -> None:
         self.sandbox.state.add_faults(fault)
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]))
     def killed_in_flight(self, name: str) -> None:
         """A POST processed by TitanX, the process dead before the answer was recorded."""
         self.sandbox.state.add_faults("drop_after_create")
@@ -191,19 +206,19 @@ class MoneyMachine(RuleBasedStateMachine):
                 ledger.execute(f"UPDATE contacts SET state = 'sending' WHERE {where}", key)
                 ledger.execute(f"UPDATE in_flight SET ended_at = '' WHERE {where}", key)
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]))
     def retry_unconfirmed(self, name: str) -> None:
         for i in self.people_of[name]:
             self.asked.add(_person(i))
         self._run(name, retry_unconfirmed=True)
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]))
     def lose_the_journal(self, name: str) -> None:
         fingerprint = csvscore.pipeline.file_fingerprint(self.files[name])
         for path in (self.home / "state" / "journals").glob(f"{fingerprint[:24]}*"):
             path.unlink()
 
-    @rule(name=st.sampled_from(["a.csv", "b.csv"]))
+    @step(name=st.sampled_from(["a.csv", "b.csv"]))
     def remember_a_different_mapping(self, name: str) -> None:
         mapped = csvscore.map_file(self.files[name], env=self.env)
         for c in mapped.mapping.columns:
@@ -213,7 +228,7 @@ class MoneyMachine(RuleBasedStateMachine):
             mapped.signature, dump_mapping_yaml(mapped.mapping), source_file=name, env=self.env
         )
 
-    @rule()
+    @step()
     def credits_run_out_then_are_topped_up(self) -> None:
         self.sandbox.state.add_faults("low_credits")
         self._run("a.csv")
