@@ -48,3 +48,11 @@ def test_the_layer_rules_hold() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BROKEN" not in result.stdout
     assert " 0 broken" in result.stdout or "0 broken" in result.stdout
+
+
+def test_the_ops_guide_is_the_readmes_section_word_for_word() -> None:
+    """docs/for-ops-staff.md is handed to ops staff on its own; it must not drift."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## For ops staff") : readme.index("## Mapping columns")]
+    guide = (ROOT / "docs" / "for-ops-staff.md").read_text(encoding="utf-8")
+    assert guide == section.rstrip() + "\n"
