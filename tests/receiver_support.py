@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from csvscore.api.webhooks import SIGNATURE_HEADER, build_envelope, sign
+from csvscore.receiver.database import open_store
 from csvscore.receiver.ingest import Receiver
 from csvscore.receiver.secretfile import SecretFile
 from csvscore.receiver.serve import ServeOptions, make_server
-from csvscore.receiver.store import Store, open_store
+from csvscore.receiver.store import Store
 
 SECRET = "whsec_c2VjcmV0LWZvci10ZXN0cy0xMjM0NTY3ODkw"
 
