@@ -123,9 +123,12 @@ def _signatures(header: str | None) -> list[bytes]:
         part = _SIG_PREFIX.sub("", part.strip())
         if not part or part.lower() in ("v1", "sha256"):
             continue
-        digest = _b64decode_loose(part)
-        if digest is None and re.fullmatch(r"[0-9a-fA-F]{64}", part):
-            digest = bytes.fromhex(part)
+        # 64 hex digits are also valid base64 characters: hex is tried first (a base64
+        # SHA-256 is 44 characters, so the two never collide).
+        if re.fullmatch(r"[0-9a-fA-F]{64}", part):
+            digest: bytes | None = bytes.fromhex(part)
+        else:
+            digest = _b64decode_loose(part)
         if digest is not None and len(digest) == hashlib.sha256().digest_size:
             found.append(digest)
     return found

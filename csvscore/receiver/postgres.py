@@ -51,7 +51,7 @@ class PostgresStore(Store):
             options=options.strip(),
         )
 
-    def _begin(self, conn: Any) -> None:
+    def _begin(self, conn: Any, write: bool) -> None:
         pass  # psycopg opens a transaction with the first statement (autocommit off)
 
     def _sql(self, sql: str) -> str:

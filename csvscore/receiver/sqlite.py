@@ -62,8 +62,8 @@ class SqliteStore(Store):
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
-    def _begin(self, conn: Any) -> None:
-        conn.execute("BEGIN IMMEDIATE")
+    def _begin(self, conn: Any, write: bool) -> None:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     def _is_db_error(self, exc: BaseException) -> bool:
         return isinstance(exc, (sqlite3.Error, OSError))

@@ -211,7 +211,7 @@ class Store:
     def _connect(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _begin(self, conn: Any) -> None:  # pragma: no cover - abstract
+    def _begin(self, conn: Any, write: bool) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _is_db_error(self, exc: BaseException) -> bool:  # pragma: no cover - abstract
@@ -253,8 +253,11 @@ class Store:
             conn.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Any]:
-        """A cursor inside one transaction, committed on success (durably, before returning)."""
+    def transaction(self, write: bool = True) -> Iterator[Any]:
+        """A cursor inside one transaction, committed on success (durably, before returning).
+
+        ``write=False`` for reads: under SQLite's WAL they then never wait for a writer.
+        """
         if self._closed:
             raise StoreUnavailable("the store is closed")
         try:
@@ -267,7 +270,7 @@ class Store:
             raise
         ok = False
         try:
-            self._begin(conn)
+            self._begin(conn, write)
             cur = conn.cursor()
             yield cur
             conn.commit()
@@ -429,7 +432,7 @@ class Store:
     def deliveries_to_reprocess(self, states: Sequence[str]) -> list[tuple[str, str, bytes, int]]:
         """(event id, endpoint, body, received_ms) of stored deliveries in ``states``."""
         marks = ", ".join("?" for _ in states)
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             rows = self._exec(
                 cur,
                 f"SELECT event_id, endpoint, body, received_ms FROM deliveries "
@@ -486,7 +489,7 @@ class Store:
                 self._exec(cur, f"DELETE FROM quarantine WHERE id IN ({marks})", part)
 
     def quarantined(self) -> list[QuarantinedBody]:
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             rows = self._exec(
                 cur,
                 "SELECT id, received_ms, endpoint, reason, signature, body FROM quarantine "
@@ -518,7 +521,7 @@ class Store:
 
     def pins(self) -> dict[str, str]:
         """Secret fingerprint -> the key derivation that verified it first."""
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             rows = self._exec(cur, "SELECT fingerprint, derivation FROM key_pins").fetchall()
         return {r[0]: r[1] for r in rows}
 
@@ -528,7 +531,7 @@ class Store:
         """The newest result per (key, job) for each key that has one."""
         found: dict[str, list[ContactResult]] = {}
         unique = list(dict.fromkeys(k for k in keys if k))
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             for start in range(0, len(unique), LOOKUP_CHUNK):
                 part = unique[start : start + LOOKUP_CHUNK]
                 marks = ", ".join("?" for _ in part)
@@ -550,7 +553,7 @@ class Store:
         """What is known of each job: job.completed seen, its status, results stored for it."""
         out: dict[str, JobRow] = {}
         unique = list(dict.fromkeys(j for j in job_ids if j))
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             for start in range(0, len(unique), LOOKUP_CHUNK):
                 part = unique[start : start + LOOKUP_CHUNK]
                 marks = ", ".join("?" for _ in part)
@@ -609,7 +612,7 @@ class Store:
 
     def token_owner(self, token: str) -> str | None:
         """The name of the live token ``token`` is, or None."""
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             row = self._exec(
                 cur,
                 "SELECT name FROM tokens WHERE token_hash = ? AND revoked_ms IS NULL",
@@ -619,7 +622,7 @@ class Store:
 
     def tokens(self) -> list[tuple[str, int, int | None]]:
         """(name, created_ms, revoked_ms) of every token."""
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             rows = self._exec(
                 cur, "SELECT name, created_ms, revoked_ms FROM tokens ORDER BY name"
             ).fetchall()
@@ -629,7 +632,7 @@ class Store:
 
     def status(self) -> StoreStatus:
         s = StoreStatus()
-        with self.transaction() as cur:
+        with self.transaction(write=False) as cur:
             row = self._exec(
                 cur,
                 "SELECT COUNT(*), COALESCE(SUM(duplicates), 0), MAX(received_ms) FROM deliveries",
