@@ -192,7 +192,7 @@ def test_the_cli_client_reads_scores_and_jobs_in_chunks(running: RunningReceiver
 
 def test_a_public_bind_is_refused_without_secret_and_tokens(tmp_path: Path) -> None:
     receiver = make_receiver(f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "s.json", secret=None)
-    with pytest.raises(ConfigError, match="webhook secret.*read token"):
+    with pytest.raises(ConfigError, match=r"webhook secret.*read token"):
         make_server(receiver, ServeOptions(host="0.0.0.0", port=0))
     receiver.secrets.add("default", SECRET)
     with pytest.raises(ConfigError, match="read token"):
