@@ -60,7 +60,7 @@ class ReceiverClient:
         token: str | None,
         *,
         timeout: float = 30,
-        retries: int = 3,
+        retries: int = 2,
         sleep: Callable[[float], None] = time.sleep,
         allow_http: bool = False,
     ) -> None:
@@ -89,7 +89,7 @@ class ReceiverClient:
         problem = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                self._sleep(min(2.0**attempt, 10.0))
+                self._sleep(0.5 * 2 ** (attempt - 1))  # 0.5 s, 1 s: a person is waiting
             try:
                 resp = self._session.request(
                     method,
