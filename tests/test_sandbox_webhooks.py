@@ -270,7 +270,7 @@ def test_a_real_score_run_through_the_cli_gets_its_scores_back(
         ["Ann0", "Lee", "", phone(0), phone(37, mobile=True), "", ""],
     ]
     src = write_contacts(
-        tmp_path / "export.csv", 8, extra + [["", "NoFirst", "", phone(90), "", "", ""]]
+        tmp_path / "export.csv", 8, [*extra, ["", "NoFirst", "", phone(90), "", "", ""]]
     )
     environ = dict(env, TITANX_API_KEY=sb.api_key)
     run = run_cli(
