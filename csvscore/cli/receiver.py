@@ -407,7 +407,12 @@ def add_receiver_parser(
     q.add_argument("--bodies-days", type=float, default=30, help="keep raw bodies (default 30)")
     q.add_argument("--results-days", type=float, default=180, help="keep scores (default 180)")
     q.add_argument("--no-purge", action="store_true", help="no automatic retention purge")
-    q.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    q.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="how much to log (never bodies, secrets or tokens)",
+    )
     q.set_defaults(func=cmd_serve)
 
     q = sub.add_parser("status", help="deliveries, duplicates, quarantine, last delivery")
@@ -418,9 +423,11 @@ def add_receiver_parser(
 
     q = sub.add_parser("purge", help="delete personal data past its retention, or one contact")
     db(q)
-    q.add_argument("--bodies-days", type=float, default=30)
-    q.add_argument("--results-days", type=float, default=180)
-    q.add_argument("--quarantine-days", type=float, default=30)
+    q.add_argument("--bodies-days", type=float, default=30, help="raw bodies older (default 30)")
+    q.add_argument("--results-days", type=float, default=180, help="scores older (default 180)")
+    q.add_argument(
+        "--quarantine-days", type=float, default=30, help="quarantined bodies older (default 30)"
+    )
     q.add_argument("--contact", metavar="KEY", help="erase one customerContactId everywhere")
     q.set_defaults(func=cmd_purge)
 
@@ -438,14 +445,14 @@ def add_receiver_parser(
     tsub = q.add_subparsers(dest="token_action", metavar="ACTION", parser_class=parser_class,
                             required=True)  # fmt: skip
     t = tsub.add_parser("add", help="make a token for NAME and print it once")
-    t.add_argument("name")
+    t.add_argument("name", help="who it is for (one token per person)")
     db(t)
     t.set_defaults(func=cmd_token_add)
     t = tsub.add_parser("list", help="list tokens (names and dates only)")
     db(t)
     t.set_defaults(func=cmd_token_list)
     t = tsub.add_parser("revoke", help="revoke NAME's token")
-    t.add_argument("name")
+    t.add_argument("name", help="the name given at `token add`")
     db(t)
     t.set_defaults(func=cmd_token_revoke)
 
@@ -461,7 +468,7 @@ def add_receiver_parser(
     secrets(t)
     t.set_defaults(func=cmd_secret_list)
     t = ssub.add_parser("remove", help="remove an old secret after rotation")
-    t.add_argument("endpoint")
+    t.add_argument("endpoint", help="the endpoint name (`default` for /hooks/titanx)")
     t.add_argument("fingerprint", help="its fingerprint (or the first characters)")
     secrets(t)
     t.set_defaults(func=cmd_secret_remove)
