@@ -200,7 +200,7 @@ def test_the_receiver_down_while_the_sandbox_retries_loses_nothing(
     make_sandbox: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     # A bound socket that does not listen: connections are refused, and the port stays ours.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     r = make_receiver(f"sqlite:///{tmp_path / 'down.db'}", tmp_path / "down.json", None)

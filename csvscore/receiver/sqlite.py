@@ -38,6 +38,10 @@ class SqliteStore(Store):
     """The store over one SQLite file (created with its folder, mode 0600)."""
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = 5000, **options: Any) -> None:
+        # One connection: SQLite has one writer at a time anyway, and threads queueing here
+        # wait in order, while connections contending for its lock sleep in SQLite's busy
+        # handler (up to 100 ms a nap) and made the p99 ten times worse in the benchmark.
+        options.setdefault("pool_size", 1)
         super().__init__(**options)
         self.path = path
         self.url_label = str(path)
