@@ -73,7 +73,9 @@ def _start(db_url: str, secrets: Path) -> tuple[subprocess.Popen[str], str]:
     return proc, line.strip().split("=", 1)[1]
 
 
-def _send(url: str, items: list[tuple[str, bytes, str]], concurrency: int) -> tuple[float, list[float], dict[int, int]]:
+def _send(
+    url: str, items: list[tuple[str, bytes, str]], concurrency: int
+) -> tuple[float, list[float], dict[int, int]]:
     host, port = url.removeprefix("http://").split(":")
     latencies: list[float] = []
     codes: dict[int, int] = {}
@@ -95,8 +97,12 @@ def _send(url: str, items: list[tuple[str, bytes, str]], concurrency: int) -> tu
                 break
             _, body, sig = items[i]
             started = time.perf_counter()
-            conn.request("POST", "/hooks/titanx", body, {SIGNATURE_HEADER: sig,
-                                                         "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                "/hooks/titanx",
+                body,
+                {SIGNATURE_HEADER: sig, "Content-Type": "application/json"},
+            )
             resp = conn.getresponse()
             resp.read()
             mine.append(time.perf_counter() - started)
@@ -182,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|---:|---|---|")
     failed = 0
     for r in results:
+        once = "yes" if r["stored_once"] else "NO"
         print(f"| {r['backend']} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
-              f"{r['max']:.0f} | {r['codes']} | {'yes' if r['stored_once'] else 'NO'} |")  # fmt: skip
+              f"{r['max']:.0f} | {r['codes']} | {once} |")  # fmt: skip
         failed += not r["stored_once"]
-    sqlite = next((r for r in results if r["backend"].startswith("SQLite")), None)  # type: ignore[union-attr]
+    sqlite = next((r for r in results if str(r["backend"]).startswith("SQLite")), None)
     if sqlite is not None:
         met = sqlite["rate"] >= 300 and sqlite["p99"] < 250  # type: ignore[operator]
         print(f"goal (SQLite >= 300/s, p99 < 250 ms): {'met' if met else 'NOT met'}")
