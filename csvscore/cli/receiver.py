@@ -277,11 +277,9 @@ def cmd_token_add(args: argparse.Namespace, env: Env, store: Store) -> int:
     store.add_token(check_name(args.name), token)
     print(f"Read token for {args.name} (shown once; give it to them privately):", file=env.stderr)
     print(token, file=env.stdout)
-    print(
-        f"They run: csvscore receiver connect https://<this receiver> and paste it. "
-        f"Revoke with: csvscore receiver token revoke {args.name}",
-        file=env.stderr,
-    )
+    print("They run `csvscore receiver connect https://<this receiver>` and paste it.",
+          file=env.stderr)  # fmt: skip
+    print(f"To revoke it: csvscore receiver token revoke {args.name}", file=env.stderr)
     return ExitCode.OK
 
 

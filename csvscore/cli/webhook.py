@@ -58,7 +58,8 @@ def cmd_create(args: argparse.Namespace, env: Env) -> int:
         f"           (fingerprint {created.fingerprint}; TitanX shows it only once)",
         file=env.stdout,
     )
-    print("Check it end to end with: csvscore webhook test --url " + args.url, file=env.stdout)
+    print("Check it end to end with:", file=env.stdout)
+    print(f"  csvscore webhook test --url {args.url}", file=env.stdout)
     return ExitCode.OK
 
 
@@ -103,7 +104,8 @@ def cmd_test(args: argparse.Namespace, env: Env) -> int:
     derivation = _pinned_derivation(args, env, found[0]) if found else "utf8"
     status, answer, key = send_test_event(args.url, secrets, derivation=derivation)
     meaning = _ANSWERS.get(status, "unexpected: see the receiver's log")
-    print(f"Sent a signed test event ({key}) to {args.url}", file=env.stdout)
+    print(f"Sent a signed test event ({key})", file=env.stdout)
+    print(f"  to       {args.url}", file=env.stdout)
     print(f"  answer   HTTP {status} {answer}: {meaning}", file=env.stdout)
     if status != 200:
         raise ReceiverError(f"the webhook test failed (HTTP {status})")
