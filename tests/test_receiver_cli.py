@@ -137,3 +137,22 @@ def test_secret_add_list_remove_never_show_the_secret(tmp_path: Path, env: dict[
         ["receiver", "secret", "remove", "bob", fingerprint[:6], "--secrets", secrets], env
     )
     assert gone.code == 0 and "whsec_bobs-secret" not in secrets.read_text()
+
+
+def test_the_ops_install_never_loads_the_receiver_stack() -> None:
+    """starlette, uvicorn, psycopg and anyio load only when the receiver runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, csvscore, csvscore.cli.app\n"
+        "from csvscore.api.webhooks import verify\n"
+        "from csvscore.scores.match import match_scores\n"
+        "from csvscore.receiver.secretfile import SecretFile\n"
+        "print(' '.join(sorted(m.split('.')[0] for m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert "csvscore" in out
+    assert not {"starlette", "uvicorn", "psycopg", "anyio", "requests"} & set(out)

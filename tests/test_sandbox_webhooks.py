@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from csvscore.api.client import TitanXClient
-from csvscore.api.receiver import ReceiverClient
+from csvscore.api.receiver import ReceiverClient, fetch_score_records
 from csvscore.receiver.secretfile import SecretFile
 from csvscore.receiver.subscriptions import create_subscription
 from csvscore.sandbox.server import Sandbox
 from csvscore.sandbox.webhooks import RUNNING, lead_status, phone_status
 from csvscore.scores.identity import e164, name_hash
-from csvscore.scores.match import NO_RESULT, SCORED, RunRow, SentPhone, match_scores
+from csvscore.scores.match import NO_RESULT, SCORED, RunRow, SentPhone
 from csvscore.scores.priority import load_priorities
 from tests.receiver_support import RunningReceiver, make_receiver
 from tests.support import phone, run_cli, write_contacts
@@ -88,10 +88,9 @@ def _rows(sb: Sandbox) -> list[RunRow]:
 
 
 def _fetch(rr: RunningReceiver, rows: list[RunRow], now: datetime | None = None) -> list[Any]:
+    """What phase 2 will call: fetch through the read API, then match."""
     with ReceiverClient(rr.url, TOKEN) as client:
-        results = client.lookup([r.key for r in rows])
-        jobs = client.jobs([r.job_id or "" for r in rows])
-    return match_scores(rows, results, jobs, load_priorities(), now=now)
+        return fetch_score_records(client, rows, load_priorities(), now=now)
 
 
 def _expected(c: dict[str, str]) -> tuple[str | None, dict[str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -20,7 +20,8 @@ from csvscore._version import __version__
 from csvscore.api.webhooks import SIGNATURE_HEADER, sign
 from csvscore.errors import ConfigError, CsvscoreError, ExitCode
 from csvscore.scores.contact import ContactResult
-from csvscore.scores.match import JobInfo
+from csvscore.scores.match import DEFAULT_GRACE, JobInfo, RunRow, ScoreRecord, match_scores
+from csvscore.scores.priority import Priorities
 
 CHUNK = 1000
 RETRY_STATUSES = frozenset({502, 503, 504})
@@ -199,3 +200,22 @@ def post_signed(
 
 def hook_path(endpoint: str) -> str:
     return "/hooks/titanx" if endpoint == "default" else f"/hooks/titanx/{quote(endpoint)}"
+
+
+def fetch_score_records(
+    client: ReceiverClient,
+    rows: Sequence[RunRow],
+    priorities: Priorities,
+    *,
+    now: datetime | None = None,
+    grace: timedelta = DEFAULT_GRACE,
+) -> list[ScoreRecord]:
+    """The score block of every row of a run: results and jobs fetched, then matched.
+
+    The one call phase 2 (``csvscore results``, ``--wait-scores``, the re-drop) needs; rows not
+    sent are not asked about. ReceiverError when the receiver cannot be read.
+    """
+    sent = [r for r in rows if r.sent]
+    results = client.lookup([r.key for r in sent])
+    jobs = client.jobs([r.job_id for r in sent if r.job_id])
+    return match_scores(rows, results, jobs, priorities, now=now, grace=grace)
