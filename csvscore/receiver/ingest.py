@@ -94,9 +94,13 @@ def classify(
     ):
         return Delivery(**base, state="stale", note="event time outside the accepted window")
     if env.event_type == CONTACT_SCORED:
-        result = read_scored_contact(
-            env.payload, event_id=env.event_id, event_ms=env.event_ms or received_ms
-        )
+        try:
+            result = read_scored_contact(
+                env.payload, event_id=env.event_id, event_ms=env.event_ms or received_ms
+            )
+        except Exception as exc:  # a payload shape nobody foresaw: keep it, answer 200
+            note = f"scored contact not readable ({type(exc).__name__})"
+            return Delivery(**base, state="unparsed", note=note)
         if not result.key:
             return Delivery(**base, state="ignored", note="scored contact without a key")
         return Delivery(**base, state="applied", note=note, result=result)
