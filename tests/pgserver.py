@@ -44,7 +44,9 @@ def start(base: Path, port: int = PORT) -> str:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         base.chmod(0o755)
-    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "timeout": 120}
+    # cwd=base: the postgres user may not be allowed into the caller's working directory.
+    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE,
+           "timeout": 120, "cwd": str(base)}  # fmt: skip
     if not (data / "PG_VERSION").exists():
         subprocess.run(
             _as_owner([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
@@ -70,7 +72,7 @@ def stop(base: Path) -> None:
     if (data / "postmaster.pid").exists():
         subprocess.run(
             _as_owner([_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"]),
-            check=False, stdout=subprocess.DEVNULL, timeout=120,
+            check=False, stdout=subprocess.DEVNULL, timeout=120, cwd=str(base),
         )  # fmt: skip
 
 
