@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from benchmarks import bench_read_map, bench_score
+from benchmarks import bench_read_map, bench_receiver, bench_score
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     failures = bench_read_map.main(flags)
     print()
     failures += bench_score.main(flags)
+    print()
+    if bench_receiver.main(flags):
+        failures.append("receiver: a delivery was not stored exactly once")
     print(f"\n# All benchmarks: {time.perf_counter() - started:.0f} s")
     if failures:
         print(f"{len(failures)} functional failure(s):")

@@ -26,6 +26,7 @@ The whole tree (``api.errors`` adds the outcomes of one API call beside it)::
     |   +-- api.errors.UnexpectedResponse  an answer csvscore cannot use (wrong address...)
     |       +-- api.errors.JobNotFound     GET /jobs/{id} answered 404
     +-- api.errors.OutcomeUnknown 5  the request may or may not have been processed (and charged)
+    +-- api.receiver.ReceiverError 12 the score receiver is missing, unreachable, refuses a token
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ExitCode(IntEnum):
     BUSY = 9  # the same file (or the same contacts) is being sent by another run; nothing sent
     NOT_SAVED = 10  # contacts were sent, but the result could not be saved where asked
     STATE = 11  # csvscore's state folder (journals, ledger) is unusable; nothing was sent
+    RECEIVER = 12  # the score receiver is not configured, unreachable, or refused the token
     INTERRUPTED = 130  # Ctrl-C
 
 

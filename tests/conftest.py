@@ -82,3 +82,54 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def environ(env: dict[str, str]) -> dict[str, str]:
     return env
+
+
+# -- the receiver's stores: SQLite and a real PostgreSQL -----------------------------------------
+
+ENV_PG_URL = "CSVSCORE_TEST_PG_URL"
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A real PostgreSQL: ``CSVSCORE_TEST_PG_URL`` (set by .ci/run), else one started here."""
+    import os
+    import shutil
+    import tempfile
+
+    from tests import pgserver
+
+    given = os.environ.get(ENV_PG_URL, "").strip()
+    if given:
+        yield given
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {ENV_PG_URL} is not: .ci/run must start PostgreSQL")
+    base = Path(tempfile.mkdtemp(prefix="csvscore-pg-"))
+    try:
+        yield pgserver.start(base)
+    finally:
+        pgserver.stop(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> str:
+    """A database URL whose tables live in a fresh schema (one per test)."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in pg_server_url else "?"
+    return f"{pg_server_url}{sep}options={quote(f'-c search_path={schema}')}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same store tests run against both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'receiver.db'}"
+    return str(request.getfixturevalue("pg_url"))

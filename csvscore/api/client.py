@@ -466,3 +466,59 @@ class TitanXClient:
                 f"{truncate(self._message(response), 120)}",
                 response.status_code,
             ) from None
+
+    # -- webhook subscriptions (scores come back by webhook; README, "Getting scores back") ----
+
+    def create_webhook(
+        self, url: str, events: list[str], *, name: str = "csvscore receiver"
+    ) -> tuple[str | None, str | None, dict[str, Any]]:
+        """``POST /webhooks``: (webhook id, secret, the answer without its secret).
+
+        TitanX's docs show the events under two keys (``events`` in the OpenAPI page,
+        ``eventTypes`` in the guide) and the answer flat or wrapped in ``payload``; a 400/422
+        for one key is tried once with the other (creating a subscription costs no credits).
+        The secret is shown only once: the caller must store it before anything else.
+        """
+        from csvscore.api.webhooks import secrets_from_response
+
+        response: requests.Response | None = None
+        for key in ("events", "eventTypes"):
+            body = json.dumps({"name": name, "url": url, key: events, "status": "active"})
+            response = self._request("POST", self._url("/webhooks"), body=body.encode("utf-8"))
+            if response.status_code not in (400, 422):
+                break
+        assert response is not None
+        if not 200 <= response.status_code < 300:
+            raise self._refusal(response, "the webhook subscription")
+        try:
+            parsed = parse_json(response.content)
+        except ValueError:
+            raise UnexpectedResponse(
+                "TitanX answered the webhook subscription with something that is not JSON; "
+                "check in the TitanX app whether it was created",
+                response.status_code,
+            ) from None
+        webhook_id, secret = secrets_from_response(parsed)
+        return webhook_id, secret, _without_secret(parsed)
+
+    def set_webhook_status(self, webhook_id: str, active: bool) -> dict[str, Any]:
+        """``POST /webhooks/{id}/active|inactive`` (documented); the answer as TitanX gives it."""
+        state = "active" if active else "inactive"
+        url = self._url(f"/webhooks/{quote(webhook_id, safe='')}/{state}")
+        response = self._request("POST", url, body=b"{}")
+        if not 200 <= response.status_code < 300:
+            raise self._refusal(response, f"webhook {webhook_id}")
+        try:
+            parsed = parse_json(response.content)
+        except ValueError:
+            return {}
+        return _without_secret(parsed) if isinstance(parsed, dict) else {}
+
+
+def _without_secret(value: Any) -> Any:
+    """``value`` with every ``secret``-like key removed, for showing or logging."""
+    if isinstance(value, dict):
+        return {k: _without_secret(v) for k, v in value.items() if "secret" not in str(k).lower()}
+    if isinstance(value, list):
+        return [_without_secret(v) for v in value]
+    return value

@@ -27,7 +27,9 @@ from csvscore.cli.account import (
 from csvscore.cli.env import Env
 from csvscore.cli.map import cmd_fields, cmd_map
 from csvscore.cli.options import Parser, add_map_options, add_read_options, add_score_options
+from csvscore.cli.receiver import add_receiver_parser
 from csvscore.cli.score import cmd_drop, cmd_score
+from csvscore.cli.webhook import add_webhook_parser
 from csvscore.errors import CsvscoreError, ExitCode
 
 
@@ -100,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("install-shortcut", help="put a drag-and-drop shortcut on your Desktop")
     p.add_argument("--dir", type=Path, help="folder to put it in (default: your Desktop)")
     p.set_defaults(func=cmd_install_shortcut)
+
+    add_receiver_parser(add, Parser)
+    add_webhook_parser(add, Parser)
     return parser
 
 

@@ -24,6 +24,8 @@ import phonenumbers
 
 from csvscore.api.ratelimit import TIER_SECONDS
 from csvscore.fields import FIELD_NAMES, PHONE_SLOTS
+from csvscore.sandbox.delivery import RetryPolicy
+from csvscore.sandbox.webhooks import RUNNING, Webhooks, WebhookSettings, parse_faults
 
 API_PREFIX = "/api/public/v2"
 QUOTA_PATH = "/api/public/quota"
@@ -104,12 +106,35 @@ class SandboxConfig:
     clock: Callable[[], float] = time.time  # for rate-limit windows and createdAt
     # GET /jobs/{id} lists the job's contacts by customerContactId (undocumented in TitanX).
     job_contact_ids: bool = False
+    # Webhooks (csvscore.sandbox.webhooks): the secret's style, how the simulated TitanX makes
+    # its HMAC key from it (unknown for the real one), faults, and the compressed retry schedule.
+    webhook_secret_style: str = "whsec"
+    webhook_key_derivation: str = "utf8"
+    webhook_faults: list[str] = field(default_factory=list)
+    webhook_accepts_job_completed: bool = True
+    webhook_retry_base: float = 0.05
+    webhook_max_attempts: int = 40
 
     def __post_init__(self) -> None:
         self.credits = Decimal(str(self.credits))
         self.cost_per_phone = Decimal(str(self.cost_per_phone))
         self.faults = [check_fault(f) for f in self.faults]
         self.random_faults = tuple(check_fault(f) for f in self.random_faults)
+        parse_faults(self.webhook_faults)  # ValueError for an unknown one
+        if self.webhook_secret_style not in ("whsec", "wh_sk"):
+            raise ValueError("webhook_secret_style must be 'whsec' or 'wh_sk'")
+        if self.webhook_key_derivation not in ("utf8", "stripped", "base64"):
+            raise ValueError("webhook_key_derivation must be 'utf8', 'stripped' or 'base64'")
+
+    def webhook_settings(self) -> WebhookSettings:
+        return WebhookSettings(
+            secret_style=self.webhook_secret_style,
+            key_derivation=self.webhook_key_derivation,
+            faults=parse_faults(self.webhook_faults),
+            accepts_job_completed=self.webhook_accepts_job_completed,
+            seed=self.seed,
+            retry=RetryPolicy(base=self.webhook_retry_base, max_attempts=self.webhook_max_attempts),
+        )
 
 
 class FixedWindowLimiter:
@@ -148,7 +173,7 @@ class FixedWindowLimiter:
 @dataclass
 class Job:
     job_id: str
-    status: str  # "Finalized" | "Not Enriched"
+    status: str  # "Processing" while a webhook job is scored, then "Finalized" | "Not Enriched"
     created_at: float  # Unix seconds (sandbox clock)
     total: int
     accepted: int
@@ -295,6 +320,7 @@ class SandboxState:
             },
             config.clock,
         )
+        self.webhooks = Webhooks(config.webhook_settings(), self.set_job_status, config.clock)
 
     # -- used by the HTTP handler ------------------------------------------------------------
 
@@ -376,13 +402,16 @@ class SandboxState:
             for c, r in zip(contacts, reasons, strict=True)
             if r is not None
         ]
+        # With a webhook subscription the job is scored later, on the delivery thread, and
+        # stays in a running status until then; without one it is final at once.
+        hooked = bool(self.webhooks.active())
         with self._lock:
             if charge > self._credits:
                 return 402, {"message": "Insufficient credits"}
             self._credits -= charge
             job = Job(
                 job_id=str(uuid.uuid4()),
-                status="Finalized" if accepted else "Not Enriched",
+                status=RUNNING if hooked else ("Finalized" if accepted else "Not Enriched"),
                 created_at=self.config.clock(),
                 total=len(contacts),
                 accepted=len(accepted),
@@ -398,6 +427,8 @@ class SandboxState:
             remaining = self._credits
             if self.config.shuffle_rejections:
                 self._rng.shuffle(rejected)
+        if hooked:
+            self.webhooks.job_created(job.job_id, accepted)
         error = {"rejectedRecordCount": len(rejected), "records": rejected} if rejected else None
         body = {
             "data": {
@@ -414,6 +445,12 @@ class SandboxState:
             "error": error,
         }
         return 200, body
+
+    def set_job_status(self, job_id: str, status: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                job.status = status
 
     def finish_score(self, record: ScoreRecord, status: int | None) -> None:
         with self._lock:

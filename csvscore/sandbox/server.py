@@ -44,11 +44,13 @@ from csvscore.sandbox.model import (
     parse_score_body,
     strikes_after_create,
 )
+from csvscore.sandbox.webhooks import WebhookBadRequest
 
 __all__ = ["Sandbox", "SandboxConfig", "SandboxState", "main"]
 
 SCORE_PATH = f"{API_PREFIX}/contacts/score"
 JOBS_PATH = f"{API_PREFIX}/jobs"
+WEBHOOKS_PATH = f"{API_PREFIX}/webhooks"
 STATE_PATH = "/_sandbox/state"
 HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -219,6 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if record is not None:
             self._score(record, body)
+        elif path == WEBHOOKS_PATH or path.startswith(WEBHOOKS_PATH + "/"):
+            self._webhooks(method, path[len(WEBHOOKS_PATH) :].strip("/"), body)
         elif path == SCORE_PATH:
             self._message(405, "Method not allowed")
         elif path in (QUOTA_PATH, JOBS_PATH) or path.startswith(JOBS_PATH + "/"):
@@ -275,6 +279,30 @@ class _Handler(BaseHTTPRequestHandler):
             self._message(404, "Job not found")
         else:
             self._send(200, {"data": job})
+
+    def _webhooks(self, method: str, rest: str, body: bytes) -> None:
+        """``POST /webhooks``, ``GET /webhooks``, ``POST /webhooks/{id}/active|inactive``."""
+        hooks = self.server.state.webhooks
+        parts = rest.split("/") if rest else []
+        if not parts and method == "POST":
+            try:
+                created = hooks.create(json.loads(body.decode("utf-8") or "null"))
+            except (UnicodeDecodeError, ValueError):
+                self._message(400, "Request body must be valid JSON")
+            except WebhookBadRequest as exc:
+                self._message(400, str(exc))
+            else:
+                self._send(201, created)
+        elif not parts and method == "GET":
+            self._send(200, {"data": hooks.listing()})
+        elif len(parts) == 2 and parts[1] in ("active", "inactive") and method in ("POST", "PUT"):
+            found = hooks.set_status(parts[0], parts[1])
+            if found is None:
+                self._message(404, "Webhook not found")
+            else:
+                self._send(200, {"payload": found})
+        else:
+            self._message(404 if method in ("GET", "POST") else 405, "Not found")
 
     # -- scoring and faults --------------------------------------------------------------------
 
@@ -413,6 +441,7 @@ class Sandbox:
         server.server_close()
         if self._thread is not None:
             self._thread.join()
+        self.state.webhooks.close()
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -451,6 +480,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--random-faults", default="503", help="comma-separated pool")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hang-seconds", type=float, default=60.0)
+    p.add_argument("--webhook-secret-style", choices=("whsec", "wh_sk"), default="whsec")
+    p.add_argument(
+        "--webhook-key-derivation", choices=("utf8", "stripped", "base64"), default="utf8"
+    )
+    p.add_argument(
+        "--webhook-faults", default="", help="comma-separated, e.g. duplicate:3,reorder,never:5"
+    )
     return p
 
 
@@ -478,6 +514,9 @@ def main(argv: list[str] | None = None) -> int:
             random_faults=tuple(f.strip() for f in args.random_faults.split(",") if f.strip()),
             seed=args.seed,
             hang_seconds=args.hang_seconds,
+            webhook_secret_style=args.webhook_secret_style,
+            webhook_key_derivation=args.webhook_key_derivation,
+            webhook_faults=[f.strip() for f in args.webhook_faults.split(",") if f.strip()],
         )
     except ValueError as exc:
         print(f"Error: {exc}", file=sys.stderr)
