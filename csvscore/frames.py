@@ -130,7 +130,7 @@ def score_frame(
     The same mapping, checks, journal and safety as :func:`csvscore.score_file`. No workbook is
     written unless ``request.output`` names one. The returned frame keeps the input's index.
     """
-    from csvscore.output.report import result_header, results_by_index, status_cells
+    from csvscore.output.report import RESULT_COLUMNS, results_by_index, status_cells
     from csvscore.pipeline import ScoreRequest, prepare, score_prepared
 
     pd = _pandas()
@@ -148,10 +148,9 @@ def score_frame(
     )
     table = mapped.table
     by_index = results_by_index(table, outcome.result)
-    extra = result_header(table)[len(table.headers) :]
     status = pd.DataFrame(
         [status_cells(r, table.source_rows[i]) for i, r in enumerate(by_index)],
-        columns=extra,
+        columns=list(RESULT_COLUMNS),
         index=df.index,
     )
     out = pd.concat([df.reset_index(drop=True).set_axis(df.index), status], axis=1)

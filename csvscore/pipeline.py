@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from csvscore.contacts.build import PreparedRow, file_fingerprint, identity_hash, prepare_rows
+from csvscore.contacts.build import PreparedRow, file_fingerprint, prepare_rows
 from csvscore.errors import (
     CsvscoreError,
     InputError,
@@ -349,7 +349,7 @@ def _hold_back(
     candidates: dict[str, list[PreparedRow]] = {}
     for p in rows:
         if p.status is None:
-            candidates.setdefault(identity_hash(p.contact), []).append(p)
+            candidates.setdefault(p.identity, []).append(p)
     states = (lg.SENDING, lg.CHARGED) if request.options.retry_unconfirmed else lg.LIVE
     try:
         with contextlib.closing(sqlite3.connect(str(path), timeout=30.0)) as conn:

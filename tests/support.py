@@ -89,7 +89,11 @@ def sheet_rows(path: Path, sheet: str) -> list[dict[str, Any]]:
 
 
 def summary(path: Path) -> dict[str, Any]:
-    return {r["Item"]: r["Value"] for r in sheet_rows(path, "Summary")}
+    """The Summary's label -> value pairs (labels in column A, values in column B)."""
+    wb = load_workbook(path)
+    pairs = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0] is not None}
+    wb.close()
+    return pairs
 
 
 def run_process(

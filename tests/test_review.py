@@ -258,7 +258,7 @@ def test_terminal_width_reads_a_real_terminal_and_not_a_string_buffer() -> None:
 
 
 def prepared(status: str | None, reason: str = "", phones: int = 1) -> PreparedRow:
-    return PreparedRow(0, 2, "k", {}, status, reason, phones)
+    return PreparedRow.of(0, 2, "k", {}, status, reason, phones)
 
 
 def test_make_plan_counts_rows_batches_phones_and_credits() -> None:

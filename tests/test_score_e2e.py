@@ -186,7 +186,7 @@ def test_unknown_outcome_is_unconfirmed_until_retry_is_asked_for(
     assert sheet_rows(out, "To fix") == []  # never to be copied into a new file
     check = load_workbook(out)["Check before resending"]
     assert "may have been charged" in str(check["A1"].value)
-    assert [check.cell(r, 1).value for r in range(3, 8)] == [f"Ann{i}" for i in range(5)]
+    assert [check.cell(r, 7).value for r in range(3, 8)] == [f"Ann{i}" for i in range(5)]
 
     again = score(sb, src, out, environ)  # not told to resend: nothing goes out
     assert again.code == ExitCode.UNCONFIRMED
@@ -243,7 +243,7 @@ def test_out_of_credits_stops_sending_and_leaves_the_rest_not_sent(
     assert len(sb.state.jobs) == 1
     s = summary(out)
     assert s["Accepted"] == 10 and s["Failed"] == 10
-    assert str(s["Credits charged (total)"]) in ("1", "1.0", "1.00")
+    assert s["Credits charged (this run)"] == 1
 
 
 def test_a_refused_batch_fails_and_is_sent_again_on_the_next_run(
@@ -255,7 +255,11 @@ def test_a_refused_batch_fails_and_is_sent_again_on_the_next_run(
     first = score(sb, src, out, environ)
     assert first.code == ExitCode.FAILED
     assert statuses(out) == ["failed"] * 4
-    assert sheet_rows(out, "Results")[0]["TitanX Reason"].startswith("TitanX refused the batch")
+    # A short reason on each row; the server's own words once, on the Jobs sheet.
+    assert sheet_rows(out, "Results")[0]["TitanX Reason"] == (
+        "TitanX refused this batch (see Jobs) (not charged)"
+    )
+    assert sheet_rows(out, "Jobs")[0]["Detail"].startswith("TitanX refused the batch: HTTP 400")
     second = score(sb, src, out, environ)
     assert second.code == ExitCode.OK, second.err
     assert statuses(out) == ["accepted"] * 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
@@ -152,7 +152,7 @@ def _rejection(entry: Any) -> Rejection:
     )
 
 
-def parse_score_response(body: Any, sent: Sequence[Mapping[str, Any]] = ()) -> ScoreResponse:
+def parse_score_response(body: Any, sent: Sequence[object] = ()) -> ScoreResponse:
     """Read a score answer defensively; ValueError if it lacks what proves a job exists.
 
     Only ``data.jobId`` is required. A missing ``totalRecordCount`` defaults to the number of

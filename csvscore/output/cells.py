@@ -2,14 +2,12 @@
 
 Two different dangers, two different cures:
 
-* **xlsx.** Cell text is stored as a string, never as a formula: openpyxl turns any ``str``
-  starting with ``=`` into a formula and the texts ``#N/A``, ``#REF!``... into error values,
-  so those cells are built explicitly as text (data type ``s``, number format ``@`` so that
-  editing the cell in Excel keeps it text). Values starting with ``+``, ``-``, ``@``, tab or
-  CR are plain strings already and are written unchanged. Characters XML 1.0 forbids
-  (control characters other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) are replaced by
-  U+FFFD, and text over Excel's 32,767-character cell limit is cut with a visible marker.
-  (A CR inside text reads back as a line feed: XML parsers, Excel's included, normalise it.)
+* **xlsx.** Cell text is stored as a string (an inline string, :mod:`csvscore.output.rows_xml`,
+  or xlsxwriter's ``write_string``), never as a formula or an error value, whatever it starts
+  with. Characters XML 1.0 forbids (control characters other than tab/LF/CR, lone surrogates,
+  U+FFFE/U+FFFF) are removed, and text over Excel's 32,767-character cell limit is cut with a
+  visible marker (:func:`cut_for_excel`). (A CR inside text reads back as a line feed: XML
+  parsers, Excel's included, normalise it.)
 * **CSV.** A CSV has no cell types, so a spreadsheet opening it would evaluate a field that
   starts with ``=``, ``+``, ``-``, ``@``, tab or CR (OWASP's CSV-injection list). Such fields
   are prefixed with a single quote ``'`` as OWASP recommends. Nothing else is changed.
@@ -25,31 +23,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
-
 # Excel's cell limit, counted in UTF-16 code units (an emoji counts twice).
 EXCEL_MAX_CHARS = 32_767
 # A str of at most this many code points cannot exceed EXCEL_MAX_CHARS UTF-16 units.
 _SURELY_SHORT = EXCEL_MAX_CHARS // 2
 
-REPLACEMENT_CHAR = "\ufffd"
-# Characters that may not appear in XML 1.0 text (openpyxl checks only the C0 controls; the
-# surrogates and U+FFFE/U+FFFF would pass through and make a file Excel calls corrupt).
-ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 # OWASP CSV injection: first characters a spreadsheet may evaluate.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_ESCAPE = "'"
 
-_ERROR_TEXTS = frozenset(ERROR_CODES)
-# Row-level screens over "\n".join(row): with re.M, "^" matches at the start of every cell
-# (and, harmlessly, after newlines inside a cell: a false alarm only costs the per-cell check).
-_XLSX_SUSPECT_RE = re.compile(
-    r"^[=#]|[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", re.MULTILINE
-)
 _CSV_SUSPECT_RE = re.compile(r"^[=+\-@\t\r]", re.MULTILINE)
-_TEXT_FORMAT = "@"
 
 
 def utf16_len(text: str) -> int:
@@ -76,53 +60,6 @@ def cut_for_excel(text: str, limit: int = EXCEL_MAX_CHARS) -> str:
     keep = limit - utf16_len(marker)
     head = text.encode("utf-16-le")[: 2 * keep].decode("utf-16-le", errors="ignore")
     return head + marker
-
-
-def clean_xml_text(text: str) -> str:
-    """``text`` with characters XML forbids replaced by U+FFFD."""
-    if ILLEGAL_XML_RE.search(text) is None:
-        return text
-    return ILLEGAL_XML_RE.sub(REPLACEMENT_CHAR, text)
-
-
-def excel_value(owner: Any, value: Any) -> Any:
-    """One value made safe for a write-only worksheet.
-
-    Returns ``None`` for empty values (the cell is simply not written), a plain ``str`` when
-    openpyxl will store it as text anyway, or a text ``WriteOnlyCell`` when openpyxl would
-    otherwise make it a formula or an error value. ``owner`` is any worksheet of the target
-    workbook (styles are registered on the workbook). Non-text values are written as their
-    ``str()``; the :class:`~csvscore.read.table.Table` contract says cells are ``str``.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        value = str(value)
-    if not value:
-        return None
-    value = clean_xml_text(value)
-    if len(value) > _SURELY_SHORT:
-        value = cut_for_excel(value)
-    if value[0] == "=" or value in _ERROR_TEXTS:
-        cell = WriteOnlyCell(owner, value)
-        cell.data_type = "s"
-        # A styled cell also makes openpyxl start a fresh cell for the next value, so this
-        # object is never overwritten and the same row can be appended to two sheets.
-        cell.number_format = _TEXT_FORMAT
-        return cell
-    return value
-
-
-def excel_row(owner: Any, values: Sequence[Any]) -> list[Any]:
-    """A row of values made safe for a write-only worksheet (see :func:`excel_value`)."""
-    try:
-        joined = "\n".join(values)
-    except TypeError:  # a non-str cell: take the careful path
-        return [excel_value(owner, v) for v in values]
-    if len(joined) <= _SURELY_SHORT and _XLSX_SUSPECT_RE.search(joined) is None:
-        # Empty cells become None so openpyxl skips them instead of writing empty elements.
-        return [v or None for v in values]
-    return [excel_value(owner, v) for v in values]
 
 
 def csv_value(value: Any) -> str:

@@ -20,7 +20,8 @@ from csvscore.output.report import (
     mapping_rows,
     result_header,
     results_by_index,
-    summary_rows,
+    status_cells,
+    summary,
 )
 from csvscore.read.table import Table
 from csvscore.results import CHECK_FIRST, TO_FIX, RunResult
@@ -44,14 +45,7 @@ def csv_writers(
             r = row_results[i]
             if only is not None and r.status not in only:
                 continue
-            values: list[Any] = csv_row(row)
-            values.append(csv_value(r.status))
-            values.append(csv_value(r.reason))
-            values.append(csv_value(r.note))
-            values.append(csv_value(r.job_id))
-            values.append("" if r.batch is None else r.batch)
-            values.append(source_rows[i])
-            yield values
+            yield [*(csv_value(v) for v in status_cells(r, source_rows[i])), *csv_row(row)]
 
     def small(rows: list[list[Any]]) -> Iterator[list[str]]:
         return ([csv_value(v) for v in row] for row in rows)
@@ -60,7 +54,7 @@ def csv_writers(
         "to-fix": (header, lambda: results_rows(frozenset(TO_FIX))),
         "check-first": (header, lambda: results_rows(frozenset(CHECK_FIRST))),
         "jobs": (JOB_COLUMNS, lambda: small(job_rows(result))),
-        "summary": (SUMMARY_COLUMNS, lambda: small(summary_rows(table, mapping, result))),
+        "summary": (SUMMARY_COLUMNS, lambda: small(summary(table, mapping, result).pairs())),
         "mapping": (MAPPING_COLUMNS, lambda: small(mapping_rows(mapping))),
     }
 

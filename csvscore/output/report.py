@@ -1,25 +1,39 @@
-"""What goes in each sheet of a result, whatever the file format: the header rows, the
-per-row results in table order, and the rows of the Jobs, Summary and Mapping sheets."""
+"""What goes in each part of a result, whatever the file format: the columns of the row sheets,
+the Summary a person reads first, the Jobs and Mapping sheets.
+
+The row sheets (Results, To fix, Check before resending) start with the TitanX columns, so a
+row's status and reason show without scrolling; the export's own columns follow, unchanged and in
+their order (deleting the first six columns gives the export back, for the "send fixed rows
+again" recipe).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
+from csvscore import results as rs
 from csvscore.fields import FULL_NAME
 from csvscore.mapping.model import ColumnMapping, Mapping
+from csvscore.output.style import STATUS_ORDER
 from csvscore.read.table import Table
 from csvscore.results import RowResult, RunResult
 
 RESULT_COLUMNS = (
+    "Source Row",
     "TitanX Status",
     "TitanX Reason",
     "TitanX Note",
     "TitanX Job ID",
     "TitanX Batch",
-    "Source Row",
 )
+STATUS_COLUMN = 1  # "TitanX Status", 0-based
+FROZEN_COLUMNS = 3  # Source Row, TitanX Status, TitanX Reason stay in view
 JOB_COLUMNS = (
     "Batch",
+    "Outcome",
     "Job ID",
     "Rows",
     "Accepted",
@@ -28,11 +42,9 @@ JOB_COLUMNS = (
     "Credits Remaining",
     "Cost Per Phone",
     "Phone Count",
-    "Submitted At",
-    "Outcome",
-    "Message",
+    "Sent At",
+    "Detail",
 )
-SUMMARY_COLUMNS = ("Item", "Value")
 MAPPING_COLUMNS = (
     "Column",
     "Header",
@@ -43,15 +55,30 @@ MAPPING_COLUMNS = (
     "Sample",
     "Review",
 )
+SUMMARY_COLUMNS = ("Item", "Value", "What to do next")
 UNMAPPED_LABEL = "(unmappedFields)"
 FULL_NAME_LABEL = "fullName → firstName + lastName"
 MAX_ROW_PROBLEMS = 100  # Summary lists at most this many of the reader's row problems
 
 MISSING = RowResult(index=-1, source_row=0, status="", reason="no result was recorded for this row")
+STATUS_LABELS = {
+    rs.ACCEPTED: "Accepted",
+    rs.REJECTED: "Rejected",
+    rs.SKIPPED: "Skipped",
+    rs.DUPLICATE: "Duplicates",
+    rs.UNCONFIRMED: "Unconfirmed",
+    rs.FAILED: "Failed",
+    rs.NOT_SENT: "Not sent",
+    rs.READY: "Ready (would be sent)",
+}
 
 
 class Percent(float):
     """A 0..1 ratio shown as a percentage in the workbook."""
+
+
+class When(str):
+    """An ISO 8601 time: a real date and time in the workbook (local time), text in a CSV."""
 
 
 def results_by_index(table: Table, result: RunResult) -> list[RowResult]:
@@ -63,8 +90,14 @@ def results_by_index(table: Table, result: RunResult) -> list[RowResult]:
     return by_index
 
 
-def result_header(table: Table) -> list[str]:
-    return [*table.headers, *RESULT_COLUMNS]
+def result_header(table: Table, shown: int | None = None) -> list[str]:
+    """The row sheets' header: the TitanX columns, then the export's (``shown`` of them)."""
+    return [*RESULT_COLUMNS, *table.headers[:shown]]
+
+
+def status_cells(r: RowResult, source_row: int) -> list[Any]:
+    """The values of the ``RESULT_COLUMNS`` for one row."""
+    return [source_row, r.status, r.reason, r.note, r.job_id, r.batch]
 
 
 def is_result_header(headers: list[str]) -> bool:
@@ -72,15 +105,11 @@ def is_result_header(headers: list[str]) -> bool:
     return {"TitanX Status", "TitanX Reason", "Source Row"} <= set(headers)
 
 
-def status_cells(r: RowResult, source_row: int) -> list[Any]:
-    """The values of the ``RESULT_COLUMNS`` for one row."""
-    return [r.status, r.reason, r.note, r.job_id, r.batch, source_row]
-
-
 def job_rows(result: RunResult) -> list[list[Any]]:
     return [
         [
             b.batch,
+            b.outcome,
             b.job_id,
             b.rows,
             b.accepted,
@@ -89,57 +118,148 @@ def job_rows(result: RunResult) -> list[list[Any]]:
             b.credits_remaining,
             b.cost_per_phone,
             b.phone_count,
-            b.submitted_at,
-            b.outcome,
+            When(b.submitted_at) if b.submitted_at else None,
             b.message,
         ]
         for b in result.batches
     ]
 
 
-def summary_rows(table: Table, mapping: Mapping, result: RunResult) -> list[list[Any]]:
+# -- the Summary ---------------------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """The Summary sheet's content, in the order a person reads it."""
+
+    title: str
+    statuses: list[tuple[str, int, str]]  # (status, rows, what to do next), present ones only
+    total_rows: int
+    money: list[tuple[str, Any]]  # credits: this run, this file, unknown, remaining (or estimate)
+    stopped: str  # why the run stopped early, "" if it did not
+    details: list[tuple[str, Any]]
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (kind, text)
+
+    def pairs(self) -> list[list[Any]]:
+        """Everything as rows of (item, value, what to do next), for a CSV Summary."""
+        rows: list[list[Any]] = [["Result of", self.title, ""]]
+        rows += [[STATUS_LABELS.get(s, s), n, advice] for s, n, advice in self.statuses]
+        rows.append(["Rows in all", self.total_rows, ""])
+        rows += [[label, value, ""] for label, value in self.money]
+        if self.stopped:
+            rows.append(["Stopped early", self.stopped, ""])
+        rows += [[label, value, ""] for label, value in self.details]
+        rows += [[kind, text, ""] for kind, text in self.notes]
+        return rows
+
+
+def summary(
+    table: Table, mapping: Mapping, result: RunResult, *, extra_notes: list[str] | None = None
+) -> Summary:
     s = result.summary
-    rows: list[list[Any]] = [
-        ["Input file", s.input_file],
-        ["Input fingerprint (SHA-256)", s.fingerprint],
-        ["Sheet", s.sheet or ""],
-        ["Rows read", s.rows_read],
-        ["Rows sent", s.sent],
-        ["Accepted", s.accepted],
-        ["Rejected", s.rejected],
-        ["Skipped", s.skipped],
-        ["Duplicates", s.duplicates],
-        ["Unconfirmed", s.unconfirmed],
-        ["Failed", s.failed],
-        ["Credits charged (total)", s.credits_charged],
-        ["Credits remaining", s.credits_remaining],
-        ["Scoring type", s.scoring_type],
-        ["Started at", s.started_at],
-        ["Ended at", s.ended_at],
-        ["csvscore version", s.version],
-        ["Dry run", "yes" if s.dry_run else "no"],
-    ]
+    counts = {
+        rs.ACCEPTED: s.accepted,
+        rs.REJECTED: s.rejected,
+        rs.SKIPPED: s.skipped,
+        rs.DUPLICATE: s.duplicates,
+        rs.UNCONFIRMED: s.unconfirmed,
+        rs.FAILED: s.failed,
+        rs.NOT_SENT: s.not_sent,
+        rs.READY: s.ready,
+    }
+    statuses = [(st, counts[st], rs.ADVICE[st]) for st in STATUS_ORDER if counts[st]]
+    money: list[tuple[str, Any]]
     if s.dry_run:
         estimate: Any = s.estimated_credits
         if estimate is None:
-            estimate = "unknown (cost per phone not known)"
-        rows += [
-            ["Ready (would be sent)", s.ready],
-            ["Estimated phones", s.estimated_phones],
-            ["Estimated credits", estimate],
+            estimate = "unknown (the price per phone is learned from a first real run)"
+        money = [
+            ("Estimated phones", s.estimated_phones),
+            ("Estimated credits", estimate),
+            ("Dry run", "yes: nothing was sent"),
         ]
+    else:
+        money = [
+            ("Credits charged (this run)", s.credits_charged),
+            ("Credits charged (this file, all runs)", s.credits_charged_total),
+        ]
+        if s.credits_unknown:
+            money.append(
+                (
+                    "Charges not known",
+                    f"{s.credits_unknown} batch(es) settled through TitanX's job list; their "
+                    "charge is not in it, so the totals above leave them out",
+                )
+            )
+        money.append(("Credits remaining", s.credits_remaining))
+    details: list[tuple[str, Any]] = [
+        ("Input file", s.input_file),
+        ("Sheet", s.sheet or ""),
+        ("Rows read", s.rows_read),
+        ("Rows sent", s.sent),
+        ("Scoring type", s.scoring_type),
+        ("Started at", When(s.started_at)),
+        ("Ended at", When(s.ended_at)),
+        ("Times are", f"local time, UTC{_utc_offset()}"),
+        ("csvscore version", s.version),
+    ]
     if mapping.profile:
-        rows.append(["Source profile", mapping.profile])
-    rows += [["Note", note] for note in s.notes]
-    rows += [["Input note", note] for note in table.notes]
-    rows += [["Mapping note", note] for note in mapping.notes]
+        details.append(("Source profile", mapping.profile))
+    details.append(("Input fingerprint (SHA-256)", s.fingerprint))
+    notes = [("Note", n) for n in s.notes]
+    notes += [("Note", n) for n in extra_notes or () if n not in s.notes]
+    notes += [("Input note", n) for n in table.notes]
+    notes += [("Mapping note", n) for n in mapping.notes]
     problems = table.problems
-    rows += [
-        ["Row problem", f"row {p.source_row}: {p.message}"] for p in problems[:MAX_ROW_PROBLEMS]
+    notes += [
+        ("Row problem", f"row {p.source_row}: {p.message}") for p in problems[:MAX_ROW_PROBLEMS]
     ]
     if len(problems) > MAX_ROW_PROBLEMS:
-        rows.append(["Row problem", f"... and {len(problems) - MAX_ROW_PROBLEMS} more"])
-    return rows
+        notes.append(("Row problem", f"... and {len(problems) - MAX_ROW_PROBLEMS} more"))
+    return Summary(
+        title=_file_name(s.input_file),
+        statuses=statuses,
+        total_rows=s.rows_read,
+        money=money,
+        stopped=s.stop_reason,
+        details=details,
+        notes=notes,
+    )
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _utc_offset() -> str:
+    offset = datetime.now().astimezone().strftime("%z") or "+0000"
+    return f"{offset[:3]}:{offset[3:]}"
+
+
+def local_time(iso: str) -> datetime | None:
+    """An ISO 8601 time as a naive local date and time (what a spreadsheet cell holds)."""
+    if not iso:
+        return None
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().replace(tzinfo=None)
+
+
+def decimal_or_text(value: Decimal) -> float | str:
+    """A credit figure as a float when Excel's 15 digits hold it exactly, else its text."""
+    if not value.is_finite():
+        return str(value)
+    as_float = float(value)
+    if Decimal(f"{as_float:.15g}") != value:
+        return format(value, "f")
+    return as_float
+
+
+# -- the Mapping sheet -----------------------------------------------------------------------
 
 
 def field_label(column: ColumnMapping) -> str:

@@ -512,15 +512,21 @@ class Journal:
             lg.settle(c, state=lg.CHARGED, job_id=job_id, keep=charged, schema=s, **key.kw())
             self._set(c, run_key, batch, ANSWERED, answered_at, job_id, response, message)
 
-    def finish_failed(self, run_key: str, batch: int, *, answered_at: str, message: str) -> None:
-        """Refused or never processed: not charged; the next run sends it again."""
+    def finish_failed(
+        self, run_key: str, batch: int, *, answered_at: str, message: str, cause: str = ""
+    ) -> None:
+        """Refused or never processed: not charged; the next run sends it again.
+
+        ``message`` is the technical detail (for the Jobs sheet), ``cause`` a few plain words
+        for the batch's rows.
+        """
         s = self._ledger_schema
         with self._tx() as c:
             self._cas(c, run_key, batch, (SENDING,))
             lg.settle(
                 c, journal_id=self.journal_id, run_key=run_key, batch=batch, state=None, schema=s
             )
-            self._set(c, run_key, batch, FAILED, answered_at, "", None, message)
+            self._set(c, run_key, batch, FAILED, answered_at, "", {"cause": cause}, message)
 
     def finish_unknown(
         self, run_key: str, batch: int, *, answered_at: str, message: str, ended_at: str

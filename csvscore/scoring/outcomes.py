@@ -12,7 +12,9 @@ from decimal import Decimal, InvalidOperation
 
 from csvscore import results as rs
 from csvscore._version import __version__
+from csvscore.api.errors import BatchRefused, RateLimited, UnexpectedResponse
 from csvscore.contacts.build import PreparedRow
+from csvscore.errors import AuthError, CreditsError, NetworkError, StateError
 from csvscore.read.table import Table
 from csvscore.scoring import journal as jr
 from csvscore.scoring.journal import BatchRecord
@@ -27,6 +29,31 @@ _OUTCOME = {
     jr.PLANNED: "not sent",
     jr.HELD: "held back",
 }
+
+
+def plain_cause(exc: BaseException | None, *, interrupted: bool = False) -> str:
+    """Why a batch failed or a run stopped, in a few plain words for every row it touches.
+
+    The technical detail (HTTP status, the server's message) is the batch's message, shown
+    once per batch on the Jobs sheet, not on every row.
+    """
+    if exc is None:
+        return "the run was stopped" if interrupted else "the run stopped first"
+    if isinstance(exc, AuthError):
+        return "the API key was refused"
+    if isinstance(exc, CreditsError):
+        return "the credits ran out"
+    if isinstance(exc, NetworkError):
+        return "TitanX could not be reached"
+    if isinstance(exc, BatchRefused):
+        return "TitanX refused this batch (see Jobs)"
+    if isinstance(exc, RateLimited):
+        return "TitanX's rate limit asked for too long a wait"
+    if isinstance(exc, UnexpectedResponse):
+        return "TitanX answered something unexpected (see Jobs)"
+    if isinstance(exc, StateError):
+        return "csvscore could not record the answers"
+    return "the run stopped first"
 
 
 def utcnow() -> str:
@@ -44,17 +71,21 @@ def run_result(
     held: dict[int, str] | None = None,
     session: str = "",
     stop_reason: str = "",
+    stop_cause: str = "",
     stop_exit_code: int = 0,
 ) -> rs.RunResult:
     """Every row's fate after sending (or resuming), from the journal's batches.
 
     ``held`` are rows the ledger held back at send time; ``session`` is this invocation's id, so
-    the credits of batches it settled are told apart from earlier runs' ("this run").
+    the credits of batches it settled are told apart from earlier runs' ("this run");
+    ``stop_reason`` is why the run stopped early (for the Summary), ``stop_cause`` the same in
+    a few plain words for each row not sent.
     """
     held = held or {}
     live = [b for b in batches if b.state != jr.SPLIT]  # a split batch lives on in its halves
     row_batch = {i: b for b in live for i in b.row_indexes}
-    rows = [_row_result(p, row_batch.get(p.index), stop_reason, held) for p in prepared]
+    cause = stop_cause or (stop_reason and "the run stopped first")
+    rows = [_row_result(p, row_batch.get(p.index), cause, held) for p in prepared]
     batch_results = [_batch_result(b, session) for b in live if b.state != jr.HELD]
     summary = _summary(table, fingerprint, scoring_type, started, rows, batch_results)
     summary.stop_reason = stop_reason
@@ -138,14 +169,15 @@ def _row_result(
         r.status = rs.UNCONFIRMED
         r.reason = "sent, but no answer came back; it may have been charged"
     elif b.state == jr.FAILED:
-        r.reason = f"{b.message} (not charged)" if b.message else "refused (not charged)"
+        cause = str(resp.get("cause") or "TitanX refused this batch (see Jobs)")
+        r.reason = f"{cause} (not charged)"
     else:  # planned: the run stopped before this batch went out
         r.status, r.reason, r.batch = rs.NOT_SENT, _not_sent(stop_reason), None
     return r
 
 
 def _not_sent(stop_reason: str) -> str:
-    return f"not sent: {stop_reason}" if stop_reason else "not sent: the run stopped first"
+    return f"not sent: {stop_reason or 'the run stopped first'}"
 
 
 def _batch_result(b: BatchRecord, session: str) -> rs.BatchResult:

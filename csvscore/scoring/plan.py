@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from csvscore.contacts.build import PreparedRow
-from csvscore.fields import PHONE_SLOTS
 from csvscore.results import DUPLICATE, SKIPPED
 
 
@@ -68,7 +67,7 @@ def make_plan(
         cost_per_phone=cost_per_phone,
         done_rows=sum(1 for p in prepared if p.index in done_rows),
         done_batches=int(done["batches"]) if done else 0,
-        all_phones=sum(sum(1 for s in PHONE_SLOTS if p.contact.get(s)) for p in send),
+        all_phones=sum(p.numbers for p in send),
     )
 
 

@@ -22,7 +22,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from csvscore import results as rs
 from csvscore.api.errors import BatchRefused, OutcomeUnknown
-from csvscore.contacts.build import PreparedRow, identity_hash
+from csvscore.contacts.build import PreparedRow
 from csvscore.errors import (
     ApiError,
     AuthError,
@@ -51,6 +51,7 @@ from csvscore.scoring.outcomes import (
     dry_run_result,
     held_row_results,
     local_row_results,
+    plain_cause,
     run_result,
     utcnow,
 )
@@ -66,7 +67,7 @@ DEFAULT_WORKERS = 4
 class ScoreClient(Protocol):
     """What :func:`submit` needs of :class:`csvscore.api.client.TitanXClient`."""
 
-    def score(self, contacts: list[dict[str, Any]], scoring_type: str = ...) -> Any: ...
+    def score(self, contacts: Sequence[Any], scoring_type: str = ...) -> Any: ...
     def list_jobs(self, *, since: datetime | None = ..., max_pages: int = ...) -> list[dict]: ...
     def get_job(self, job_id: str) -> dict[str, Any]: ...
 
@@ -395,7 +396,7 @@ class _Sender:
         ids = self._identities
         for i in rows:
             if i not in ids:
-                ids[i] = identity_hash(self.prepared[i].contact)
+                ids[i] = self.prepared[i].identity
         return {i: ids[i] for i in rows}
 
     def _send_one(self, n: int) -> list[int]:
@@ -418,7 +419,7 @@ class _Sender:
             self._publish(b, held)
             self._tick(len(held), Decimal(0))
             return []
-        contacts = [self.prepared[i].contact for i in rows]
+        contacts = [self.prepared[i].payload for i in rows]
         try:
             resp = self.client.score(contacts, self.options.scoring_type)
         except OutcomeUnknown as exc:
@@ -427,14 +428,14 @@ class _Sender:
         except BatchRefused as exc:
             if exc.too_large and len(rows) > 1:
                 return self._split(b, exc.message)
-            self._fail(b, f"TitanX refused the batch: {exc.message}", len(held))
+            self._fail(b, f"TitanX refused the batch: {exc.message}", len(held), exc)
         except (AuthError, CreditsError, NetworkError) as exc:
-            self._fail(b, str(exc), len(held))
+            self._fail(b, str(exc), len(held), exc)
             self._halt(exc)
         except ApiError as exc:
             # Still rate limited after the client's retries, or an answer that proves nothing
             # was processed (redirect, 404): not charged, so the batch can go again next run.
-            self._fail(b, str(exc), len(held))
+            self._fail(b, str(exc), len(held), exc)
         else:
             summary = response_summary(self.prepared, b, resp)
             rejected = {int(i) for i in summary["rejected"]}
@@ -455,9 +456,13 @@ class _Sender:
             self._tick(len(rows) + len(held), resp.credits_charged or Decimal(0))
         return []
 
-    def _fail(self, b: BatchRecord, message: str, held: int = 0) -> None:
+    def _fail(
+        self, b: BatchRecord, message: str, held: int = 0, exc: BaseException | None = None
+    ) -> None:
         """Refused or never processed: not charged, so the next run sends it again."""
-        self.journal.finish_failed(self.run_key, b.batch, answered_at=utcnow(), message=message)
+        self.journal.finish_failed(
+            self.run_key, b.batch, answered_at=utcnow(), message=message, cause=plain_cause(exc)
+        )
         self._tick(len(b.row_indexes) + held, Decimal(0))
 
     def _split(self, b: BatchRecord, message: str) -> list[int]:
@@ -570,6 +575,7 @@ class _Sender:
             held=self.journal.held(self.run_key),
             session=self.journal.session,
             stop_reason=self.stop_reason,
+            stop_cause=plain_cause(self.stop_error, interrupted=self._stop.is_set()),
             stop_exit_code=int(self.stop_error.exit_code) if self.stop_error else 0,
         )
 
