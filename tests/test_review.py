@@ -8,20 +8,24 @@ from __future__ import annotations
 import fcntl
 import io
 import os
+import re
 import struct
 import termios
 from decimal import Decimal
 
 import pytest
 
+from csvscore.cli.edits import EditError, suggest_field
 from csvscore.cli.render import Style, mapping_table
 from csvscore.cli.review import (
-    HELP,
     PROMPT,
     ReviewCancelled,
     apply_edit,
     confirm,
+    example_edit,
     fields_help,
+    help_text,
+    missing_text,
     parse_field,
     plan_text,
     review_mapping,
@@ -67,10 +71,26 @@ def contacts_mapping() -> Mapping:
     )
 
 
-def review(mapping: Mapping, typed: str, *, width: int | None = None) -> tuple[bool, str]:
+HELP_HEAD = "If this is right, press Enter."
+
+
+def review(
+    mapping: Mapping,
+    typed: str,
+    *,
+    width: int | None = None,
+    values: dict[int, list[str]] | None = None,
+) -> tuple[bool, str]:
     out = io.StringIO()
     changed = review_mapping(
-        mapping, stdin=io.StringIO(typed), stdout=out, style=PLAIN, threshold=0.6, width=width
+        mapping,
+        stdin=io.StringIO(typed),
+        stdout=out,
+        style=PLAIN,
+        threshold=0.6,
+        width=width,
+        # Without values, no column's values are checked against the field it is given.
+        values=None if values is None else (lambda i: values.get(i, [])),
     )
     return changed, out.getvalue()
 
@@ -99,7 +119,7 @@ def test_parse_field_accepts_field_names_in_any_case_and_words_for_unmapped(
 
 
 def test_parse_field_names_a_word_that_is_no_field() -> None:
-    with pytest.raises(ValueError, match="'notAField' is not a TitanX field; type \\? to list"):
+    with pytest.raises(EditError, match="^'notAField' is not a TitanX field. Type \\? to list"):
         parse_field("notAField")
 
 
@@ -109,12 +129,12 @@ def test_apply_edit_moves_a_field_and_unmaps_the_column_that_had_it() -> None:
     assert m.columns[6].field == "phone2" and m.columns[6].method == "override"
     assert m.columns[4].field is None  # one column per field
     assert m.columns[4].unmapped_key == "Mobile"  # so it is still sent, under its header
-    assert said == "column 7 'Lead Source' → phone2; column 5 'Mobile' is now unmapped"
+    assert said == "Column 7 'Lead Source' → phone2; column 5 'Mobile' is now unmapped."
 
 
 def test_apply_edit_leaves_a_column_unmapped() -> None:
     m = contacts_mapping()
-    assert apply_edit(m, 6, None) == "column 6 'Job Title' → unmappedFields"
+    assert apply_edit(m, 6, None) == "Column 6 'Job Title' → unmappedFields."
     assert m.columns[5].field is None and m.columns[5].unmapped_key == "Job Title"
     assert [c.header for c in m.unmapped()] == ["Job Title", "Lead Source"]
 
@@ -122,7 +142,7 @@ def test_apply_edit_leaves_a_column_unmapped() -> None:
 @pytest.mark.parametrize("column", [0, 8, 99])
 def test_apply_edit_refuses_a_column_that_does_not_exist(column: int) -> None:
     m = contacts_mapping()
-    with pytest.raises(ValueError, match=f"there is no column {column}; columns are 1 to 7"):
+    with pytest.raises(EditError, match=f"^There is no column {column}; columns are 1 to 7"):
         apply_edit(m, column, "phone")
     assert [c.field for c in m.columns] == [c.field for c in contacts_mapping().columns]
 
@@ -135,28 +155,43 @@ def test_enter_accepts_the_mapping_unchanged() -> None:
     changed, out = review(m, "\n")
     assert changed is False
     assert "  7  Lead Source" in out and "→ (unmappedFields)" in out
-    assert HELP in out and out.endswith(PROMPT)
+    assert help_text(m) in out and out.endswith(PROMPT)
     assert [c.field for c in m.columns] == [c.field for c in contacts_mapping().columns]
 
 
-def test_an_edit_redraws_the_table_and_reports_a_change() -> None:
+def test_an_edit_redraws_the_table_marks_the_row_and_answers_right_above_the_prompt() -> None:
     m = contacts_mapping()
     changed, out = review(m, "7=Phone3\n\n")
     assert changed is True
     assert m.columns[6].field == "phone3"
-    assert "column 7 'Lead Source' → phone3" in out
-    assert out.count(HELP) == 2  # drawn again after the change
-    after = out.split("column 7 'Lead Source' → phone3")[1]
-    assert "→ phone3" in after and "override" in after
+    assert out.count(HELP_HEAD) == 2  # drawn again after the change
+    redrawn = out.split(PROMPT)[1]  # the screen shown after the change, up to the prompt
+    lines = redrawn.splitlines()
+    # The answer is the last line before the prompt, under the redrawn table and its help.
+    assert lines[-1] == "Column 7 'Lead Source' → phone3."
+    [row] = [line for line in lines[:-1] if "Lead Source" in line]
+    assert "→ phone3" in row and "override" in row and row.endswith("← changed")
+    assert redrawn.index(HELP_HEAD) > redrawn.index(row)
+
+
+def test_a_field_taken_from_another_column_marks_that_column_too() -> None:
+    m = contacts_mapping()
+    _, out = review(m, "7=phone2\n\n")
+    screen = out.split(PROMPT)[1].splitlines()
+    [mobile] = [line for line in screen if line.startswith("  5  Mobile")]
+    assert "→ (unmappedFields)" in mobile and mobile.endswith("← now unmapped")
+    assert screen[-1] == "Column 7 'Lead Source' → phone2; column 5 'Mobile' is now unmapped."
 
 
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("hello", "Did not understand 'hello'. Type e.g. 7=phone2 or 7=-"),
-        ("99=phone", "there is no column 99; columns are 1 to 7"),
-        ("3=notAField", "'notAField' is not a TitanX field; type ? to list them"),
-        ("7=phone 2", "Did not understand '7=phone 2'"),
+        ("hello", "Did not understand 'hello'. Type e.g. "),
+        ("99=phone", "There is no column 99; columns are 1 to 7."),
+        ("3=notAField", "'notAField' is not a TitanX field. Type ? to list them."),
+        ("3=phnoe2", "'phnoe2' is not a TitanX field. Did you mean phone2? Type ? to list them."),
+        ("Kin=lastName", "There is no column called 'Kin'. Type its number, e.g. 7=phone2."),
+        ("Mobil=phone3", "There is no column called 'Mobil'. Did you mean 'Mobile' (column 5)?"),
     ],
 )
 def test_wrong_input_gets_a_message_and_the_prompt_again(typed: str, message: str) -> None:
@@ -165,7 +200,7 @@ def test_wrong_input_gets_a_message_and_the_prompt_again(typed: str, message: st
     assert changed is False
     assert message in out
     assert out.count(PROMPT) == 2
-    assert out.count(HELP) == 1  # the table is not redrawn for a mistake
+    assert out.count(HELP_HEAD) == 1  # the table is not redrawn for a mistake
     assert [c.field for c in m.columns] == [c.field for c in contacts_mapping().columns]
 
 
@@ -177,7 +212,7 @@ def test_question_mark_lists_every_field_and_the_pseudo_fields() -> None:
         "fullName",
         "-",
     ]
-    assert out.count(HELP) == 1
+    assert out.count(HELP_HEAD) == 1
 
 
 def test_fields_help_has_one_line_per_field_plus_full_name_and_dash() -> None:
@@ -208,7 +243,7 @@ def test_the_table_and_help_fit_an_80_column_terminal() -> None:
     m.notes.append("Looks like an export from HubSpot; using its header meanings. " * 2)
     _, out = review(m, "\n", width=80)
     assert max(len(line) for line in out.splitlines()) <= 79
-    assert "A very long…" in out
+    assert re.search(r" 7  A very long[\w ]*… ", out)  # clipped, with an ellipsis
 
 
 def test_without_a_width_the_table_keeps_its_full_layout() -> None:
