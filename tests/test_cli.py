@@ -258,7 +258,7 @@ def bad_yaml(tmp_path: Path) -> Path:
         (["map", f"{READER}/random_bytes.csv"], "binary data"),
         (["map", "{contacts}", "--bogus"], "unrecognized arguments: --bogus"),
         (["--bogus"], "unrecognized arguments: --bogus"),
-        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["frobnicate"], "'frobnicate' is not a command; the commands are fields, map"),
         (["map", "{contacts}", "--threshold", "5"], "--threshold must be between 0 and 1"),
         (["map", "{contacts}", "--threshold", "abc"], "invalid float value: 'abc'"),
         (["map", "{contacts}", "--mapping", "{tmp}/bad.yaml"], "not valid YAML"),

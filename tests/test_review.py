@@ -15,17 +15,15 @@ from decimal import Decimal
 
 import pytest
 
-from csvscore.cli.edits import EditError, suggest_field
+from csvscore.cli.edits import EditError
 from csvscore.cli.render import Style, mapping_table
 from csvscore.cli.review import (
     PROMPT,
     ReviewCancelled,
     apply_edit,
     confirm,
-    example_edit,
     fields_help,
     help_text,
-    missing_text,
     parse_field,
     plan_text,
     review_mapping,
@@ -119,7 +117,7 @@ def test_parse_field_accepts_field_names_in_any_case_and_words_for_unmapped(
 
 
 def test_parse_field_names_a_word_that_is_no_field() -> None:
-    with pytest.raises(EditError, match="^'notAField' is not a TitanX field. Type \\? to list"):
+    with pytest.raises(EditError, match=r"^'notAField' is not a TitanX field\. Type \? to list"):
         parse_field("notAField")
 
 

@@ -148,19 +148,26 @@ def test_wrong_input_is_explained_and_asked_again_then_a_column_is_unmapped(
     child = spawn(["score", "c.csv", "--sandbox"], environ, tmp_path)
     child.expect_exact(PROMPT)
     for typed, message in [
-        ("hello", "Did not understand 'hello'. Type e.g. 7=phone2 or 7=-"),
-        ("99=phone", "there is no column 99; columns are 1 to 7"),
-        ("3=notAField", "'notAField' is not a TitanX field; type ? to list them"),
+        ("hello", "Did not understand 'hello'. Type e.g. "),
+        ("99=phone", "There is no column 99; columns are 1 to 7."),
+        ("3=notAField", "'notAField' is not a TitanX field. Type ? to list them."),
+        ("3=emial", "'emial' is not a TitanX field. Did you mean email?"),
     ]:
         child.sendline(typed)
         child.expect_exact(message)
         child.expect_exact(PROMPT)
         assert "Column" not in child.before  # just the message, not the table again
     child.sendline("3=-")
-    child.expect_exact("column 3 'Email' → unmappedFields")
     child.expect_exact(PROMPT)
-    assert re.search(r"\b3\s+Email\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+override", child.before)
-    assert "Unmapped, sent in unmappedFields (2): Email, Lead Source" in child.before
+    screen = child.before
+    row = re.search(
+        r"\b3\s+Email\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+override  ← changed", screen
+    )
+    assert row, screen
+    assert "Unmapped, sent in unmappedFields (2): Email, Lead Source" in screen
+    # The answer is right above the prompt, after the redrawn table: on screen, not scrolled.
+    assert screen.rstrip().splitlines()[-1] == "Column 3 'Email' → unmappedFields."
+    assert screen.index("Column 3 'Email' → unmappedFields.") > row.start()
     child.sendline("?")
     child.expect_exact(PROMPT)
     listed = child.before
@@ -186,7 +193,8 @@ def test_ctrl_c_at_the_mapping_prompt_exits_130_and_sends_nothing(
     child.expect_exact("Interrupted.")
     code, _ = finish(child)
     assert code == ExitCode.INTERRUPTED == 130
-    assert sb.state.requests == []  # not even a key check reached the API
+    # Only the key check (one GET, before the review) reached the API.
+    assert [(r.method, r.path) for r in sb.state.requests] == [("GET", "/api/public/quota")]
     assert not (tmp_path / "c.scored.xlsx").exists()
     assert journals(tmp_path) == [] and remembered_files(tmp_path) == []
 
@@ -204,7 +212,7 @@ def test_ctrl_c_at_the_send_question_sends_nothing(
     child.sendcontrol("c")
     code, _ = finish(child)
     assert code == ExitCode.INTERRUPTED
-    assert sb.state.requests == []
+    assert sb.state.score_requests == []
     assert not (tmp_path / "c.scored.xlsx").exists() and journals(tmp_path) == []
 
 
@@ -223,8 +231,8 @@ def test_answering_no_at_send_exits_8_and_sends_nothing(
     child.sendline("n")
     code, rest = finish(child)
     assert code == ExitCode.CANCELLED == 8
-    assert "nothing was sent" in rest
-    assert sb.state.requests == []
+    assert "Stopped (you said no): nothing was sent." in rest and "Error" not in rest
+    assert sb.state.score_requests == []
     assert not (tmp_path / "c.scored.xlsx").exists()
     assert journals(tmp_path) == [] and remembered_files(tmp_path) == []
 
@@ -251,13 +259,17 @@ def test_a_missing_last_name_is_named_and_asked_for_until_a_column_is_mapped(
     assert "Missing required: lastName" in child.before
     for _ in range(2):  # Enter does not get past a missing required field
         child.sendline("")
-        child.expect_exact("Nothing maps to lastName")
         child.expect_exact(PROMPT)
-        assert "Missing required: lastName" in child.before
+        # Said right above the prompt, with an example from this file: its column 2 ("Kin",
+        # names) for the field that is missing.
+        assert child.before.strip().endswith(
+            "Nothing maps to lastName: TitanX would reject every row. Map a column to it "
+            "(e.g. 2=lastName) or type q to quit."
+        )
     child.sendline("2=lastname")
-    child.expect_exact("column 2 'Kin' → lastName")
     child.expect_exact(PROMPT)
     assert "Required fields: all mapped" in child.before
+    assert child.before.strip().endswith("Column 2 'Kin' → lastName.")
     child.sendline("")
     child.expect(SEND)
     assert child.match.group(1) == "2"
@@ -419,11 +431,11 @@ def test_a_terminal_run_shows_a_progress_line_with_credits(
     child = spawn(
         ["score", src.name, "--sandbox", "--yes", "--batch-size", "10"], environ, tmp_path
     )
-    child.expect_exact("batches 3/3")
-    child.expect_exact("Done: 30 rows")
+    child.expect_exact("30/30 rows  batch 3/3  3 credits")
+    child.expect_exact("Done. 30 contacts sent (3 credits).")
     code, rest = finish(child)
     assert code == ExitCode.OK
-    assert "credits charged" in rest
+    assert "Credits charged: 3 in this run" in rest
 
 
 def test_login_asks_for_the_key_without_echoing_it_and_stores_it(
@@ -442,17 +454,40 @@ def test_login_asks_for_the_key_without_echoing_it_and_stores_it(
     assert secret in stored
 
 
-def test_login_with_a_refused_key_stores_nothing(
+def test_login_with_a_refused_key_asks_again_three_times_then_stores_nothing(
+    environ: dict[str, str], tmp_path: Path, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    sb = make_sandbox(api_key="the-right-key-123")
+    child = spawn(["login", "--base-url", sb.url], environ, tmp_path)
+    for left in (2, 1):
+        child.expect_exact("TitanX API key (input hidden):")
+        child.sendline(f"a-wrong-key-45{left}")
+        child.expect_exact(f"TitanX refused the API key (HTTP 401). Try again ({left} more")
+    child.expect_exact("TitanX API key (input hidden):")
+    child.sendline("a-wrong-key-450")
+    code, rest = finish(child)
+    assert code == ExitCode.AUTH
+    folded = " ".join(rest.split())
+    assert "That was the last of 3 tries; nothing was stored." in folded
+    assert "a-wrong-key" not in (child.before or "") + rest
+    assert not (tmp_path / "config" / "credentials").exists()
+    assert len(sb.state.requests) == 3
+
+
+def test_login_with_a_mistyped_key_then_the_right_one_stores_it(
     environ: dict[str, str], tmp_path: Path, make_sandbox: Callable[..., Sandbox]
 ) -> None:
     sb = make_sandbox(api_key="the-right-key-123")
     child = spawn(["login", "--base-url", sb.url], environ, tmp_path)
     child.expect_exact("TitanX API key (input hidden):")
-    child.sendline("a-wrong-key-456")
-    code, rest = finish(child)
-    assert code == ExitCode.AUTH
-    assert "csvscore login" in rest and "a-wrong-key-456" not in rest
-    assert not (tmp_path / "config" / "credentials").exists()
+    child.sendline("the-rihgt-key-123")
+    child.expect_exact("Try again (2 more tries).")
+    child.expect_exact("TitanX API key (input hidden):")
+    child.sendline("the-right-key-123")
+    child.expect_exact("checked and stored")
+    code, _ = finish(child)
+    assert code == ExitCode.OK
+    assert "the-right-key-123" in (tmp_path / "config" / "credentials").read_text()
 
 
 CONTINUE = "Continue with the mapping used last time? [Y/n] "

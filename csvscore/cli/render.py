@@ -331,6 +331,10 @@ def summary_lines(s: RunSummary, style: Style, width: int | None = None) -> str:
         lines.append((f"  What to do: {rs.stop_advice(s)}", style.bad))
     elif left:
         lines.append((f"Finished with problems. {did}; {left} not sent.", style.bold))
+    elif s.unconfirmed:
+        lines.append(
+            (f"Finished. {did}; {s.unconfirmed} of them got no answer (see below).", style.bold)
+        )
     elif sent:
         lines.append((f"Done. {did}.", style.bold))
     else:
