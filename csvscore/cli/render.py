@@ -315,8 +315,8 @@ def summary_lines(s: RunSummary, style: Style, width: int | None = None) -> str:
     sent = s.accepted + s.rejected + s.unconfirmed
     left = s.not_sent + s.failed
     credits = f"{money(s.credits_charged_total)} credits"
-    if s.credits_unknown:
-        credits = "at least " + credits
+    if s.credits_unknown:  # never shown as 0: a batch whose charge TitanX did not report
+        credits = "at least " + credits if s.credits_charged_total else "charge not known yet"
     did = f"{_plural(sent, 'contact')} sent ({credits})"
     if s.interrupted:
         lines.append(
