@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from csvscore.cli.env import Env, isatty
 from csvscore.cli.options import map_options_from, read_options_from, warn_problems
 from csvscore.cli.signals import stop_on_signals
-from csvscore.cli.wrap import say, terminal_width
 from csvscore.errors import UsageError
 from csvscore.results import exit_code_for
 
@@ -37,6 +36,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     """Check the key, map, review (when a person is there), confirm, send, write, then offer
     to remember."""
     from csvscore.cli.render import ProgressLine, style_for, summary_lines
+    from csvscore.cli.wrap import say, terminal_width
     from csvscore.pipeline import (
         STOPPING,
         EarlierRunError,
@@ -157,6 +157,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
 def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
     """Offer to continue the earlier run with its own mapping; "n" stops with nothing sent."""
     from csvscore.cli.review import ReviewCancelled, confirm
+    from csvscore.cli.wrap import say
 
     earlier = exc.earlier
     say(env.stdout, f"\n{earlier.describe()}.")
@@ -176,6 +177,7 @@ def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
 def _confirm(plan: Plan, options: ScoreOptions, env: Env) -> None:
     """Show the plan and its cost; ask before spending."""
     from csvscore.cli.review import ReviewCancelled, confirm, plan_text
+    from csvscore.cli.wrap import say
 
     say(env.stdout, "\n" + plan_text(plan))
     if options.dry_run:
@@ -195,6 +197,7 @@ def _offer_to_remember(mapped: MappedFile, outcome: ScoreOutcome, changed: bool,
     nothing, and a remembered mapping is what the next file with these headers gets.
     """
     from csvscore.cli.review import confirm
+    from csvscore.cli.wrap import say
     from csvscore.mapping.overrides import dump_mapping_yaml
     from csvscore.user import remembered
 
@@ -257,6 +260,8 @@ def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
 
 
 def _open(path: Path, env: Env) -> None:
+    from csvscore.cli.wrap import say
+
     try:
         from csvscore.desktop.opener import open_with_default_app
 
