@@ -12,6 +12,7 @@ rich is imported only when a bar is shown, so ``csvscore --version`` and piped r
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -65,18 +66,19 @@ def _variants(t: Tally, now: float) -> Iterator[list[str]]:
     elapsed = duration(now - t.started)
     if t.stopping:
         # No estimate: what is left will not be sent now. Say what is being waited for.
+        pct = pct.strip()
         yield ["Stopping:", pct, rows, batches, credits, f"{elapsed} elapsed"]
         yield ["Stopping:", pct, rows, credits]
         yield ["Stopping:", pct]
         return
     if t.rows_done and t.rows_done < t.rows_total:
         left = duration((now - t.started) * (t.rows_total - t.rows_done) / t.rows_done)
-        eta_long, eta_short = f"about {left} left", f"~{left} left"
-    elif t.rows_done >= t.rows_total and t.rows_total:
-        eta_long = eta_short = "done"
+        eta_long, eta_short = f", about {left} left", f"~{left} left"
+    elif t.rows_done and t.rows_done >= t.rows_total:
+        eta_long = eta_short = ""  # all answered: the summary follows
     else:  # nothing answered yet: no rate to go by
-        eta_long, eta_short = "estimating time left", ""
-    yield [pct, rows, batches, credits, f"{elapsed} elapsed,", eta_long]
+        eta_long, eta_short = ", estimating time left", ""
+    yield [pct, rows, batches, credits, f"{elapsed} elapsed{eta_long}"]
     yield [pct, rows, batches, credits, elapsed, eta_short]
     yield [pct, rows, credits, elapsed, eta_short]
     yield [pct, rows, credits, eta_short]
@@ -149,6 +151,7 @@ class ProgressLine:
         self._tally = Tally()
         self._lock = threading.Lock()
         self._live: Live | None = None
+        self._echo: Callable[[], None] | None = None
 
     def snapshot(self) -> Tally:
         with self._lock:
@@ -184,6 +187,7 @@ class ProgressLine:
             redirect_stdout=False,
             redirect_stderr=False,
         )
+        self._echo = _quiet_control_echo(self.stream)
         self._live.start()
 
     def __call__(self, p: Progress) -> None:
@@ -218,3 +222,34 @@ class ProgressLine:
         live, self._live = self._live, None
         if live is not None:
             live.stop()
+        restore, self._echo = self._echo, None
+        if restore is not None:
+            restore()
+
+
+def _quiet_control_echo(stream: TextIO) -> Callable[[], None] | None:
+    """Stop the terminal from echoing "^C" into the bar; return how to undo it (POSIX only).
+
+    The echo lands where the cursor is, at the end of the bar, and pushes the bar down a line,
+    so the next redraw would leave the old bar standing above the "Stopping..." message.
+    """
+    try:
+        import termios
+
+        fd = stream.fileno()
+        before = termios.tcgetattr(fd)
+    except (ImportError, AttributeError, OSError, ValueError):  # Windows, not a terminal
+        return None
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHOCTL
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (OSError, termios.error):
+        return None
+
+    def restore() -> None:
+        # The terminal may be gone (the window was closed): nothing to restore then.
+        with contextlib.suppress(OSError, termios.error):
+            termios.tcsetattr(fd, termios.TCSANOW, before)
+
+    return restore

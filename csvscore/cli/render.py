@@ -8,7 +8,7 @@ window is :mod:`csvscore.cli.wrap`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -191,10 +191,12 @@ def shown_columns(
     """The review's rows: every column, or (by default) all but the unmapped ones.
 
     Mapped, review-flagged and just-changed columns (``keep``: indexes) are always shown; the
-    unmapped ones are listed on one line under the table instead, unless there are only a few.
+    unmapped ones are listed on one line under the table instead, unless there are only a few
+    or a required field has no column yet.
     """
     unmapped = [c for c in mapping.columns if c.field is None and not c.review]
-    if show_all or len(unmapped) <= FEW_UNMAPPED:
+    # While a required field has no column, the unmapped columns are where it may be: shown.
+    if show_all or len(unmapped) <= FEW_UNMAPPED or mapping.missing_required():
         return list(mapping.columns)
     return [c for c in mapping.columns if c.field is not None or c.review or c.index in keep]
 
@@ -292,12 +294,16 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def summary_lines(s: RunSummary, style: Style, width: int | None = None) -> str:
+def summary_lines(
+    s: RunSummary, style: Style, width: int | None = None, failures: Sequence[str] = ()
+) -> str:
     """The run's summary: what happened in one sentence, then the counts, credits, next steps.
 
     The first line never claims more than happened: contacts "sent" are those TitanX took
     (accepted, rejected, or sent without an answer); those it never got are "not sent yet".
     ``width``: wrap to the window (None: one line per sentence, for pipes and logs).
+    ``failures``: why batches failed in this run (TitanX's refusal, a wrong address), said on
+    the terminal too, not only in the workbook.
     """
     lines: list[tuple[str, Callable[[str], str] | None]] = []
     if s.dry_run:
@@ -331,6 +337,10 @@ def summary_lines(s: RunSummary, style: Style, width: int | None = None) -> str:
         lines.append((f"  What to do: {rs.stop_advice(s)}", style.bad))
     elif left:
         lines.append((f"Finished with problems. {did}; {left} not sent.", style.bold))
+        for reason in failures[:3]:
+            lines.append((f"  Why: {_sentence(reason)}", style.bad))
+        if failures:
+            lines.append((f"  What to do: {rs.STOP_ADVICE_OTHER}", style.bad))
     elif s.unconfirmed:
         lines.append(
             (f"Finished. {did}; {s.unconfirmed} of them got no answer (see below).", style.bold)

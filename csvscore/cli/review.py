@@ -167,7 +167,13 @@ def example_edit(mapping: Mapping, values: Values | None = None) -> tuple[int, s
     return first.index + 1, first.field or "firstName"
 
 
-def help_text(mapping: Mapping, values: Values | None = None, *, show_all: bool = False) -> str:
+def help_text(
+    mapping: Mapping,
+    values: Values | None = None,
+    *,
+    show_all: bool = False,
+    width: int | None = None,
+) -> str:
     """The lines under the table: what Enter does, and examples made from this very file."""
     n, field = example_edit(mapping, values)
     hidden = len(mapping.columns) - len(shown_columns(mapping, show_all=show_all))
@@ -187,10 +193,14 @@ def help_text(mapping: Mapping, values: Values | None = None, *, show_all: bool 
     keys = [k for k in keys if k[0]]
     key_width = max(len(k) for k, _ in keys) + 2
     cells = [f"{k:<{key_width}}{what}" for k, what in keys]
-    lines = ["If this is right, press Enter. To change a column, type its number=field:"]
-    for i in range(0, len(cells), 2):
-        pair = cells[i : i + 2]
-        lines.append("  " + "".join(f"{cell:<36}" for cell in pair[:-1]) + pair[-1])
+    # Two per line, in columns, when the window has room for that; else one per line.
+    cell_width = max(len(cell) for cell in cells[::2]) + 3
+    per_line = 2 if 2 + cell_width + max(len(c) for c in cells) < (width or 200) else 1
+    first = "To change a column, type its number=field:"
+    lines = [first if mapping.missing_required() else f"If this is right, press Enter. {first}"]
+    for i in range(0, len(cells), per_line):
+        row = cells[i : i + per_line]
+        lines.append("  " + "".join(f"{cell:<{cell_width}}" for cell in row[:-1]) + row[-1])
     return "\n".join(lines)
 
 
@@ -252,7 +262,10 @@ def review_mapping(
                 mapping, style, threshold=threshold, width=width, show_all=show_all, marks=marks
             )
             stdout.write(table + "\n\n")
-            out(help_text(mapping, values, show_all=show_all))
+            if mapping.missing_required():  # what to do about it, before the keys
+                out(missing_text(mapping, values), style.bad)
+                stdout.write("\n")
+            out(help_text(mapping, values, show_all=show_all, width=width))
             if said:
                 out(said, style.good)
         show, said, marks = True, "", {}

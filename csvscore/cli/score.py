@@ -146,7 +146,13 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         env.stdout.write("\n")
     else:
         width = terminal_width(env.stdout)
-        print(summary_lines(outcome.result.summary, out_style, width), file=env.stdout)
+        failures = list(
+            dict.fromkeys(
+                b.message for b in outcome.result.batches if b.this_run and b.outcome == "failed"
+            )
+        )
+        text = summary_lines(outcome.result.summary, out_style, width, [f for f in failures if f])
+        print(text, file=env.stdout)
         for out in outcome.outputs:
             say(env.stdout, f"Result: {out}")
     if interactive and prepared.earlier is None:
