@@ -15,15 +15,17 @@ from decimal import Decimal
 
 import pytest
 
-from csvscore.cli.edits import EditError
+from csvscore.cli.edits import EditError, suggest_field
 from csvscore.cli.render import Style, mapping_table
 from csvscore.cli.review import (
     PROMPT,
     ReviewCancelled,
     apply_edit,
     confirm,
+    example_edit,
     fields_help,
     help_text,
+    missing_text,
     parse_field,
     plan_text,
     review_mapping,
@@ -362,3 +364,148 @@ def test_confirm(typed: str, default: bool, answer: bool) -> None:
 def test_confirm_at_end_of_input_cancels() -> None:
     with pytest.raises(ReviewCancelled):
         confirm("Send?", stdin=io.StringIO(""), stdout=io.StringIO())
+
+
+# -- what the review shows and understands (issue 10) -----------------------------------------
+
+
+def wide_mapping() -> Mapping:
+    """Names and a phone mapped, then six unmapped columns (a CRM export's extras)."""
+    extra = ["Lead Status", "Create Date", "Owner", "Stage", "Source", "Other Phone"]
+    return Mapping(
+        [
+            col(0, "First Name", "firstName"),
+            col(1, "Last Name", "lastName"),
+            col(2, "Phone", "phone", method="synonym"),
+            *(col(3 + i, h, None) for i, h in enumerate(extra)),
+        ]
+    )
+
+
+def _rows(screen: str) -> list[str]:
+    return [line for line in screen.splitlines() if re.match(r"^ *\d+  ", line)]
+
+
+def test_the_review_collapses_unmapped_columns_and_a_shows_them_all() -> None:
+    m = wide_mapping()
+    _, out = review(m, "a\na\n\n")
+    first, all_, again = out.split(PROMPT)[:3]
+    assert "Lead Status" not in [line[5:16] for line in first.splitlines()]
+    assert len(_rows(first)) == 3  # only the mapped ones
+    assert "Unmapped, sent in unmappedFields (6; type a to show them in the table): " in first
+    assert "4\u00a0Lead Status, 5\u00a0Create Date" in first  # numbers to type, kept with names
+    assert re.search(r"\ba +show all 9 columns", first)
+    assert len(_rows(all_)) == 9
+    assert "show only the mapped columns" in all_
+    assert len(_rows(again)) == 3
+
+
+def test_a_just_changed_unmapped_column_stays_in_the_collapsed_table() -> None:
+    m = wide_mapping()
+    _, out = review(m, "9=phone2\n\n")
+    after = out.split(PROMPT)[1]
+    [row] = [line for line in after.splitlines() if line.startswith("  9  Other Phone")]
+    assert "→ phone2" in row and row.endswith("← changed")
+
+
+@pytest.mark.parametrize(
+    ("typed", "column", "field"),
+    [
+        ("9=phone 2", 9, "phone2"),  # spaces inside a field name
+        ("9 = Phone_2", 9, "phone2"),
+        ("Other Phone=phone2", 9, "phone2"),  # a column by its header
+        ("other  phone = PHONE2", 9, "phone2"),
+        ("4=first name", 4, "firstName"),
+    ],
+)
+def test_edits_are_understood_with_spaces_case_and_headers(
+    typed: str, column: int, field: str
+) -> None:
+    m = wide_mapping()
+    changed, _ = review(m, f"{typed}\n\n")
+    assert changed and m.columns[column - 1].field == field
+
+
+def test_a_header_that_two_columns_share_must_be_named_by_number() -> None:
+    m = wide_mapping()
+    m.columns[8].header = "Phone"
+    _, out = review(m, "Phone=phone2\n\n")
+    assert "There are 2 columns called 'Phone' (3 and 9): type the number instead." in out
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("phnoe2", "phone2"), ("lastnam", "lastName"), ("surname", "lastName"), ("emial", "email")],
+)
+def test_a_mistyped_field_gets_did_you_mean(typed: str, meant: str) -> None:
+    assert suggest_field(typed) == meant
+
+
+def test_a_phone_word_suggests_the_first_phone_slot_that_is_free() -> None:
+    m = wide_mapping()  # phone is taken
+    assert suggest_field("mobile", m, column=9) == "phone2"
+    _, out = review(m, "9=mobile\n\n")
+    assert "'mobile' is not a TitanX field. Did you mean phone2? Type ? to list them." in out
+
+
+def test_values_that_do_not_fit_the_field_are_asked_about_first() -> None:
+    m = wide_mapping()
+    dates = {4: ["01 Mar 2024", "02 Mar 2024"]}
+    changed, out = review(m, "5=phone2\nn\n\n", values=dates)
+    assert "'01 Mar 2024' does not look like a phone number. Map anyway? [y/N] " in out
+    assert "Column 5 left as it was." in out
+    assert not changed and m.columns[4].field is None
+    changed, out = review(m, "5=phone2\ny\n\n", values=dates)
+    assert changed and m.columns[4].field == "phone2"
+
+
+def test_values_that_fit_are_mapped_without_a_question() -> None:
+    m = wide_mapping()
+    changed, out = review(m, "9=phone2\n\n", values={8: ["(415) 555-0134", "+1 212 555 0101"]})
+    assert changed and "Map anyway" not in out
+
+
+def test_the_example_uses_this_files_columns_and_the_missing_field() -> None:
+    m = wide_mapping()
+    m.columns[1].field = None  # no last name now
+    m.columns[1].unmapped_key = "Last Name"
+    assert example_edit(m) == (2, "lastName")
+    assert "2=lastName  send column 2 as lastName" in help_text(m)
+    phones = {8: ["(415) 555-0134"]}
+    m = wide_mapping()
+    m.columns[2].field = None  # no phone: column 9 holds phone numbers
+    assert example_edit(m, lambda i: phones.get(i, ["x"])) == (9, "phone")
+    assert "e.g. 9=phone" in missing_text(m, lambda i: phones.get(i, ["x"]))
+
+
+def test_an_export_without_any_phone_numbers_is_said_plainly() -> None:
+    m = wide_mapping()
+    m.columns[2].field = None
+    m.profile = "linkedin"
+    no_phones = {i: ["01 Mar 2024"] for i in range(9)}
+    text = missing_text(m, lambda i: no_phones[i])
+    assert text.startswith("This export has no phone numbers")
+    assert "LinkedIn connection exports never do" in text
+    # Under the table at once, and again on Enter, which does not go on.
+    out = io.StringIO()
+    with pytest.raises(ReviewCancelled):
+        review_mapping(
+            m,
+            stdin=io.StringIO("\nq\n"),
+            stdout=out,
+            style=PLAIN,
+            threshold=0.6,
+            values=lambda i: no_phones[i],
+        )
+    assert out.getvalue().count("This export has no phone numbers") == 2
+
+
+def test_enter_does_not_go_on_while_a_required_field_is_missing() -> None:
+    m = wide_mapping()
+    apply_edit(m, 2, None)
+    out = io.StringIO()
+    with pytest.raises(ReviewCancelled):
+        review_mapping(m, stdin=io.StringIO("\n\nq\n"), stdout=out, style=PLAIN, threshold=0.6)
+    text = out.getvalue()
+    assert text.count("Nothing maps to lastName: TitanX would reject every row.") == 3
+    assert text.count("If this is right") == 0  # Enter is not offered as the way on
