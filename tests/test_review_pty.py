@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -539,3 +540,70 @@ def test_a_re_drop_whose_mapping_changed_offers_to_continue_with_the_earlier_one
     assert len(sb.state.jobs) == 2
     last = sb.state.score_requests[-1].contacts or []
     assert all(c.get("title") == "VP Sales" for c in last)  # sent as the first time
+
+
+# -- issue 10: the key before the review, Ctrl-C while sending, an 80-column window -------------
+
+
+def spawn_at(args: list[str], environ: dict[str, str], cwd: Path, rows: int, cols: int) -> Any:
+    child = spawn(args, environ, cwd)
+    child.setwinsize(rows, cols)
+    return child
+
+
+@pytest.mark.parametrize("key", [None, "a-refused-key-987"], ids=["no key", "refused key"])
+def test_a_missing_or_refused_key_is_said_before_any_question(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox, key: str | None
+) -> None:
+    sb = make_sandbox(api_key="the-right-key-123")
+    write_contacts(tmp_path / "c.csv", 2)
+    if key:
+        environ["TITANX_API_KEY"] = key
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "csvscore", "score", "c.csv", "--base-url", sb.url],
+        env=environ, cwd=str(tmp_path), encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 80),
+    )  # fmt: skip
+    code, screen = finish(child)
+    assert code == ExitCode.AUTH
+    assert_never_asked(screen)
+    assert "Column" not in screen  # no review was shown either
+    lines = screen.replace("\r", "").rstrip().splitlines()
+    assert all(len(line) <= 79 for line in lines)  # wrapped at words for an 80-column window
+    text = " ".join(" ".join(lines).split())
+    assert "Ask your IT contact to run `csvscore login`" in text and "Nothing was sent." in text
+    assert ("no TitanX API key yet" in text) == (key is None)
+    assert ("TitanX refused the API key" in text) == (key is not None)
+    assert sb.state.score_requests == []
+    assert key is None or key not in screen
+
+
+def test_ctrl_c_while_sending_says_so_at_once_then_what_was_sent_and_what_to_do(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
+) -> None:
+    sb = make_sandbox(latency=0.3)
+    write_contacts(tmp_path / "c.csv", 200)
+    environ["TITANX_API_KEY"] = sb.api_key
+    args = ["score", "c.csv", "--base-url", sb.url, "--batch-size", "10", "--workers", "2"]
+    child = spawn_at(args, environ, tmp_path, 24, 80)
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect(SEND)
+    child.sendline("y")
+    assert sb.state.wait_for(lambda reqs: len(reqs) >= 4, timeout=60)  # well under way
+    child.sendcontrol("c")
+    child.expect_exact(
+        "Stopping after the requests in flight... (their answers are being recorded)"
+    )
+    child.expect_exact("Stopping:")  # and the bar says what it waits for
+    child.expect(r"Stopped\. (\d+) contacts sent \(([\d.]+) credits\); (\d+) not sent yet\.")
+    sent, credits, left = child.match.groups()
+    assert int(sent) + int(left) == 200 and 0 < int(sent) < 200
+    assert Decimal(credits) == int(sent) * Decimal("0.1")  # 2 phones a contact, 0.05 each
+    child.expect_exact("again to send the rest.")  # may wrap at 80 columns, never mid-word
+    code, _ = finish(child)
+    assert code == ExitCode.INTERRUPTED
+    rows = sheet_rows(tmp_path / "c.scored.xlsx", "Results")
+    statuses = [r["TitanX Status"] for r in rows]
+    assert statuses.count("accepted") == int(sent) and statuses.count("not sent") == int(left)
+    assert "^C" not in child.before  # the terminal's echo was kept out of the bar
