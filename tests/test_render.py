@@ -282,3 +282,11 @@ def test_the_review_table_stays_aligned_with_cjk_and_emoji() -> None:
         rows = [line for line in rows if "→" in line]
         arrows = {cell_len(line[: line.index("→")]) for line in rows}
         assert len(arrows) == 1, (width, rows)  # the arrow column lines up on every row
+
+
+def test_a_column_number_never_ends_a_line_apart_from_its_header() -> None:
+    text = "Unmapped (7): " + ", ".join(f"{n}\u00a0Lifecycle Stage" for n in range(9, 16))
+    for width in range(24, 90):
+        lines = fit(text, width).splitlines()
+        assert not any(re.search(r"(^|\s)\d+$", line) for line in lines), (width, lines)
+        assert "\u00a0" not in "".join(lines)  # shown as a plain space

@@ -19,6 +19,7 @@ __all__ = ["cell_len", "clip", "fit", "pad", "say", "terminal_width", "wrap"]
 
 # Continuation lines of a wrapped paragraph are indented this much more than its first line.
 HANG = "  "
+NBSP = "\u00a0"  # joins two words that must stay on one line (a column's number and header)
 
 
 def terminal_width(stream: TextIO) -> int | None:
@@ -79,6 +80,8 @@ def fit(text: str, width: int | None, style: Callable[[str], str] | None = None)
     out: list[str] = []
     for paragraph in text.split("\n"):
         lines = wrap(paragraph, width) if width and cell_len(paragraph) >= width else [paragraph]
+        # A no-break space has done its job once the lines are cut: show a plain one.
+        lines = [line.replace(NBSP, " ") for line in lines]
         out.extend(style(line) if style and line else line for line in lines)
     return "\n".join(out)
 
