@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
-import textwrap
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from csvscore.errors import EXIT_CODE_MEANINGS, ExitCode
 
@@ -21,8 +20,9 @@ _SCORE_CODES = tuple(c for c in ExitCode if c != E.RECEIVER)
 _RECEIVER_CODES = (E.OK, E.ERROR, E.BAD_INPUT, E.RECEIVER)
 
 
-@dataclass(frozen=True)
-class Help:
+class Help(NamedTuple):
+    # A NamedTuple, not a dataclass: this module is loaded by every run, `--version` included,
+    # and building a dataclass costs a millisecond or two.
     description: str
     examples: tuple[str, ...]
     codes: tuple[ExitCode, ...] = _FILE_CODES
@@ -227,6 +227,8 @@ class HelpFormatter(argparse.HelpFormatter):
     folding a long exit code meaning under itself."""
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap  # only when help is shown
+
         if text.startswith("examples:"):
             return "\n".join(
                 textwrap.fill(line, width, subsequent_indent=" " * 7)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,8 @@ _CHOICE = re.compile(r"^argument (\S+): invalid choice: '([^']*)' \(choose from 
 
 
 def _close(word: str, choices: Sequence[str]) -> str | None:
+    import difflib  # only when there is a mistake to explain
+
     found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return found[0] if found else None
 
