@@ -290,3 +290,13 @@ def test_a_column_number_never_ends_a_line_apart_from_its_header() -> None:
         lines = fit(text, width).splitlines()
         assert not any(re.search(r"(^|\s)\d+$", line) for line in lines), (width, lines)
         assert "\u00a0" not in "".join(lines)  # shown as a plain space
+
+
+def test_a_bar_that_never_moved_is_cleared_so_the_error_after_it_stands_alone() -> None:
+    out = _Tty()
+    bar = ProgressLine(out, enabled=True, width=80, clock=lambda: 1.0)
+    bar.start(rows_total=10, batches_total=1)
+    bar.close()  # e.g. the file is being scored in another window: nothing was sent
+    raw = out.getvalue()
+    assert "0/10 rows" in _frames(raw)  # it was shown...
+    assert raw.rstrip("\n").endswith(("\x1b[2K", "\x1b[?25h"))  # ...and erased at the end

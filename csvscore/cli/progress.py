@@ -218,9 +218,15 @@ class ProgressLine:
             self._live.refresh()
 
     def close(self) -> None:
-        """Draw the last state and leave it on screen; the summary follows below it."""
+        """Draw the last state and leave it on screen (the summary follows below it), or
+        clear the bar when nothing was answered."""
         live, self._live = self._live, None
         if live is not None:
+            t = self.snapshot()
+            # A run that stopped before anything was answered (another window has the file, the
+            # result folder cannot be written): the error that follows is the story, not a
+            # bar at 0%.
+            live.transient = not (t.rows_done or t.stopping)
             live.stop()
         restore, self._echo = self._echo, None
         if restore is not None:
