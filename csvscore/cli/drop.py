@@ -371,5 +371,8 @@ def _shown(text: str) -> str:
 
 
 def _say(stdout: TextIO, text: str) -> None:
-    stdout.write(text + "\n")
+    # Wrapped at words to the window (an error names long paths): never cut mid-word.
+    from csvscore.cli.wrap import fit, terminal_width
+
+    stdout.write(fit(text, terminal_width(stdout)) + "\n")
     stdout.flush()
