@@ -96,7 +96,7 @@ def run_drop(
         if outcome.exit_code == ExitCode.INTERRUPTED:
             outcomes += [
                 DropOutcome(
-                    Path(rest), (), ExitCode.INTERRUPTED, "not started: stopped with Ctrl-C"
+                    Path(rest), (), ExitCode.INTERRUPTED, "not started (you pressed Ctrl-C)"
                 )
                 for rest in names[number:]
             ]
@@ -115,7 +115,7 @@ def _score_safely(path: Path, score_one: ScoreOne, stdout: TextIO, debug: bool) 
     except CsvscoreError as exc:
         return DropOutcome(path, (), exc.exit_code, _one_line(str(exc)))
     except KeyboardInterrupt:
-        return DropOutcome(path, (), ExitCode.INTERRUPTED, "stopped with Ctrl-C; nothing was sent")
+        return DropOutcome(path, (), ExitCode.INTERRUPTED, "you pressed Ctrl-C; nothing was sent")
     except SystemExit as exc:  # a score_one built on the CLI may exit instead of returning
         if exc.code is None or isinstance(exc.code, int):
             code = exc.code or 0

@@ -237,7 +237,7 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
         code = int(exit_code_for(outcome.result))
         s = outcome.result.summary
         message = (
-            "stopped with Ctrl-C; drop the same file again to send the rest"
+            "you pressed Ctrl-C; drop the same file again to send the rest"
             if s.interrupted
             else s.stop_reason
         )
