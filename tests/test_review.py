@@ -392,7 +392,7 @@ def test_the_review_collapses_unmapped_columns_and_a_shows_them_all() -> None:
     first, all_, again = out.split(PROMPT)[:3]
     assert "Lead Status" not in [line[5:16] for line in first.splitlines()]
     assert len(_rows(first)) == 3  # only the mapped ones
-    assert "Unmapped, sent in unmappedFields (6; type a to show them in the table): " in first
+    assert "Unmapped, sent in unmappedFields (6; type a to show them): " in first
     assert "4 Lead Status, 5 Create Date" in first  # the numbers to type, with the names
     assert re.search(r"\ba +show all 9 columns", first)
     assert len(_rows(all_)) == 9
@@ -509,3 +509,18 @@ def test_enter_does_not_go_on_while_a_required_field_is_missing() -> None:
     text = out.getvalue()
     assert text.count("Nothing maps to lastName: TitanX would reject every row.") == 3
     assert text.count("If this is right") == 0  # Enter is not offered as the way on
+
+
+def test_many_unmapped_columns_take_about_two_lines_not_a_screenful() -> None:
+    m = Mapping(
+        [
+            col(0, "First Name", "firstName"),
+            col(1, "Last Name", "lastName"),
+            col(2, "Phone", "phone"),
+            *(col(3 + i, f"Apollo Column Number {i}", None) for i in range(40)),
+        ]
+    )
+    table = mapping_table(m, PLAIN, threshold=0.6, width=80, show_all=False)
+    under = table.split("\n\n")[1].splitlines()
+    assert len(under) <= 3 and under[0].startswith("Unmapped, sent in unmappedFields (40; ")
+    assert re.search(r", and \d+ more$", under[-1])

@@ -245,13 +245,7 @@ def mapping_table(
     hidden = [c for c in unmapped if c not in rows]
     if hidden:
         lines.append("")
-        # A no-break space keeps each number with its header when the line wraps.
-        listed = ", ".join(f"{c.index + 1}\u00a0{c.header or '(blank)'}" for c in hidden)
-        text = (
-            f"Unmapped, sent in unmappedFields ({len(unmapped)}; type a to show them in the "
-            f"table): {listed}"
-        )
-        lines.extend(style.dim(line) for line in _fit(text, width))
+        lines.extend(style.dim(line) for line in _fit(_hidden_line(hidden, width), width))
     elif unmapped:
         lines.append("")
         keys = ", ".join(c.unmapped_key for c in unmapped)
@@ -273,6 +267,25 @@ def mapping_table(
     for note in mapping.notes:
         lines.extend(_fit(note, width))
     return "\n".join(lines)
+
+
+# The collapsed unmapped columns take at most about this many lines under the table.
+HIDDEN_LINES = 2
+
+
+def _hidden_line(hidden: list[ColumnMapping], width: int | None) -> str:
+    """The unmapped columns left out of the table, numbered, cut to about two lines."""
+    head = f"Unmapped, sent in unmappedFields ({len(hidden)}; type a to show them): "
+    budget = HIDDEN_LINES * ((width or 100) - 1) - len(head) - len(", and 99 more")
+    # A no-break space keeps each number with its header when the line wraps.
+    names = [f"{c.index + 1}\u00a0{c.header or '(blank)'}" for c in hidden]
+    shown: list[str] = []
+    for name in names:
+        if shown and sum(cell_len(n) + 2 for n in [*shown, name]) > budget:
+            break
+        shown.append(name)
+    rest = len(names) - len(shown)
+    return head + ", ".join(shown) + (f", and {rest} more" if rest else "")
 
 
 def _fit(text: str, width: int | None) -> list[str]:

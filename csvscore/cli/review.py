@@ -188,7 +188,7 @@ def help_text(
         (f"{n}=-", f"leave column {n} unmapped"),
         a_key,
         ("?", "list the fields"),
-        ("q", "quit without sending anything"),
+        ("q", "quit, send nothing"),
     ]
     keys = [k for k in keys if k[0]]
     key_width = max(len(k) for k, _ in keys) + 2
