@@ -53,6 +53,32 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C
 
 
+# What each exit code means, in one short line: the one table the command's help (every
+# command's epilog) and the README's "Exit codes" are made from or checked against.
+EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "every row has a final status (accepted, rejected, skipped or duplicate)",
+    ExitCode.ERROR: "unexpected internal error (a bug; `--debug` shows the traceback)",
+    ExitCode.BAD_INPUT: "bad input: unreadable file, bad mapping file, bad option, no column for "
+    "a required field",
+    ExitCode.AUTH: "the API key is missing or was refused",
+    ExitCode.CREDITS: "credits ran out; the rows not sent yet are `not sent`",
+    ExitCode.UNCONFIRMED: "some rows are `unconfirmed` (outcome unknown; drop the same file again "
+    "later)",
+    ExitCode.FAILED: "some batches failed (the server refused them), or some rows were not sent",
+    ExitCode.NETWORK: "TitanX could not be reached",
+    ExitCode.CANCELLED: "you declined at the review; nothing was sent",
+    ExitCode.BUSY: "the same file is being scored in another window; nothing was sent from this "
+    "one",
+    ExitCode.NOT_SAVED: "contacts were sent, but the result could not be saved; run the same "
+    "command again to write it",
+    ExitCode.STATE: "csvscore's state folder (journals, ledger) cannot be used; nothing was sent",
+    ExitCode.RECEIVER: "the score receiver is not set up, cannot be reached, or refused your read "
+    "token",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C, SIGTERM, or the terminal window closed); run the "
+    "same command again to resume",
+}
+
+
 class CsvscoreError(Exception):
     """Base of every error csvscore reports to a user as one line."""
 

@@ -126,3 +126,38 @@ def exit_code_for(result: RunResult) -> ExitCode:
     if s.not_sent:  # stopped before sending them, for a reason without an exit code of its own
         return ExitCode.FAILED
     return ExitCode.OK
+
+
+# What to do after a run that stopped early, by the exit code of what stopped it: one sentence a
+# person at the shortcut can follow (no option to type). The terminal's summary says it under
+# the stop's reason.
+STOP_ADVICE = {
+    ExitCode.AUTH: "Ask your IT contact to run `csvscore login` (TitanX refused the key), then "
+    "drop the same file again to send the rest.",
+    ExitCode.CREDITS: "Top up your TitanX credits, then drop the same file again to send the rest.",
+    ExitCode.NETWORK: "Check your internet connection or VPN, then drop the same file again to "
+    "send the rest.",
+    ExitCode.UNCONFIRMED: ADVICE[UNCONFIRMED],
+    ExitCode.STATE: "Ask your IT contact to look at csvscore's state folder (named above), then "
+    "drop the same file again.",
+    ExitCode.NOT_SAVED: "Free some disk space, then drop the same file again to write the "
+    "result (nothing is sent again).",
+    ExitCode.INTERRUPTED: "Drop the same file again to send the rest.",
+}
+# Any other stop (TitanX answered something csvscore cannot use: a wrong address, a rate limit
+# that does not end): retrying later is safe, and the reason is worth showing to IT.
+STOP_ADVICE_OTHER = (
+    "Drop the same file again later to send the rest; if it stops the same way, show this "
+    "message to your IT contact."
+)
+
+
+def stop_advice(summary: RunSummary) -> str:
+    """The next step after a run that stopped early (see :data:`STOP_ADVICE`)."""
+    if summary.interrupted:
+        return STOP_ADVICE[ExitCode.INTERRUPTED]
+    try:
+        code = ExitCode(summary.stop_exit_code)
+    except ValueError:
+        return STOP_ADVICE_OTHER
+    return STOP_ADVICE.get(code, STOP_ADVICE_OTHER)

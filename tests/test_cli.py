@@ -10,6 +10,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import re
 import socket
 import stat
@@ -258,7 +259,7 @@ def bad_yaml(tmp_path: Path) -> Path:
         (["map", f"{READER}/random_bytes.csv"], "binary data"),
         (["map", "{contacts}", "--bogus"], "unrecognized arguments: --bogus"),
         (["--bogus"], "unrecognized arguments: --bogus"),
-        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["frobnicate"], "'frobnicate' is not a command; the commands are fields, map"),
         (["map", "{contacts}", "--threshold", "5"], "--threshold must be between 0 and 1"),
         (["map", "{contacts}", "--threshold", "abc"], "invalid float value: 'abc'"),
         (["map", "{contacts}", "--mapping", "{tmp}/bad.yaml"], "not valid YAML"),
@@ -488,3 +489,133 @@ def test_account_falls_back_to_the_last_figures_seen_and_says_so(
     assert r.code == ExitCode.OK, r.err
     assert "last seen" in r.out and "did not answer" in r.out
     assert re.search(r"Credits remaining:\s+123.45", r.out)
+
+
+# -- help, typos, completion (issue 10) ---------------------------------------------------------
+
+
+def test_every_command_has_a_description_examples_and_its_exit_codes() -> None:
+    from csvscore.errors import EXIT_CODE_MEANINGS
+
+    for path, parser, _ in _parsers(build_parser()):
+        text = parser.format_help()
+        assert parser.description, path
+        examples = text.split("\nexamples:\n")[1].split("\n\n")[0]
+        assert "  csvscore" in examples or '"$(csvscore' in examples, path
+        assert "\nexit codes:\n" in text and "    0  " in text, path
+        for code in (ExitCode.BAD_INPUT,) if path != "csvscore fields" else ():
+            assert f"    2  {EXIT_CODE_MEANINGS[code][:30]}" in text, path
+    score = build_parser()._subparsers._group_actions[0].choices["score"].format_help()  # type: ignore[union-attr]
+    assert "  130  interrupted (Ctrl-C" in score and "    8  you declined at the review" in score
+
+
+def test_the_readme_exit_code_table_is_the_one_the_help_uses() -> None:
+    from csvscore.errors import EXIT_CODE_MEANINGS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Exit codes") : readme.index("## API key")]
+    rows = dict(re.findall(r"^\| (\d+) \| (.+) \|$", section, re.MULTILINE))
+    assert rows == {str(int(code)): meaning for code, meaning in EXIT_CODE_MEANINGS.items()}
+    assert set(EXIT_CODE_MEANINGS) == set(ExitCode)
+
+
+def test_score_help_puts_the_everyday_options_first_and_explains_scoring_types(
+    environ: dict[str, str],
+) -> None:
+    r = run_cli(["score", "--help"], environ)
+    assert r.code == 0
+    groups = re.findall(r"^(\S[^\n:]*):$", r.out, re.MULTILINE)
+    assert groups[:3] == ["positional arguments", "options", "everyday"]
+    everyday = r.out.split("\neveryday:\n")[1].split("\n\n")[0]
+    for option in ("--dry-run", "--sandbox", "--output", "--open"):
+        assert option in everyday
+    assert "lightning (the default" in r.out and "titan (" in r.out
+
+
+def test_help_command_shows_a_commands_help(environ: dict[str, str]) -> None:
+    r = run_cli(["help", "score"], environ)
+    assert r.code == 0 and r.out == run_cli(["score", "--help"], environ).out
+    r = run_cli(["help", "mappings", "forget"], environ)
+    assert r.code == 0 and r.out.startswith("usage: csvscore mappings forget")
+    line = assert_one_error_line(run_cli(["help", "scor"], environ))
+    assert "Did you mean score?" in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "says", "see"),
+    [
+        (["scor", "x.csv"], "'scor' is not a command. Did you mean score?", "csvscore --help"),
+        (
+            ["score", "{contacts}", "--sandbx"],
+            "--sandbx: no such option. Did you mean --sandbox?",
+            "csvscore score --help",
+        ),
+        (
+            ["score", "{contacts}", "--scoring-type", "titen"],
+            "--scoring-type: 'titen' is not one of lightning, titan. Did you mean titan?",
+            "csvscore score --help",
+        ),
+        (
+            ["mappings", "lst"],
+            "'lst' is not a command. Did you mean list?",
+            "csvscore mappings --help",
+        ),
+        (["map", "{contacts}", "--jsn"], "--jsn: no such option. Did you mean --json?", "map"),
+    ],
+)
+def test_typos_get_a_suggestion_and_point_at_the_commands_own_help(
+    argv: list[str], says: str, see: str, contacts: Path, environ: dict[str, str]
+) -> None:
+    line = assert_one_error_line(run_cli([a.format(contacts=contacts) for a in argv], environ))
+    assert says in line
+    assert f"(see `{see if see != 'map' else 'csvscore map --help'}`)" in line
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_the_shells_code(shell: str, environ: dict[str, str]) -> None:
+    r = run_cli(["completion", shell], environ)
+    assert r.code == 0 and "csvscore" in r.out and "_ARGCOMPLETE" in r.out
+
+
+def test_completion_completes_commands_and_options(tmp_path: Path) -> None:
+    """What the shell code does on Tab: run csvscore with the line, read the candidates."""
+    out = tmp_path / "candidates"
+
+    def complete(line: str) -> list[str]:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("_ARC")},
+            "_ARGCOMPLETE": "1",
+            "COMP_LINE": line,
+            "COMP_POINT": str(len(line)),
+            "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "csvscore"], env=env, check=False, timeout=60,
+            stdin=subprocess.DEVNULL, capture_output=True,
+        )  # fmt: skip
+        return out.read_text().split()
+
+    assert complete("csvscore sco") == ["score"]
+    assert complete("csvscore score x.csv --sandb") == ["--sandbox"]
+    assert "lightning" in complete("csvscore score x.csv --scoring-type ")
+
+
+def test_account_sandbox_shows_the_simulators_figures_and_needs_no_key(
+    environ: dict[str, str],
+) -> None:
+    r = run_cli(["account", "--sandbox"], environ)
+    assert r.code == ExitCode.OK, r.err
+    assert "the built-in sandbox (free; not your TitanX account)" in r.out
+    assert re.search(r"Credits remaining:\s+1000000", r.out)
+    r = run_cli(["account", "--sandbox", "--json"], environ)
+    assert json.loads(r.out)["quota"]["creditsRemaining"] == 1000000
+
+
+def test_login_key_stdin_refused_says_so_without_sending_the_user_to_login(
+    secret_sandbox: Sandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    r = run_cli(
+        ["login", "--key-stdin", "--base-url", secret_sandbox.url], environ, "tx-wrong-0000\n"
+    )
+    line = assert_one_error_line(r, ExitCode.AUTH)
+    assert line == "Error: TitanX refused the API key (HTTP 401). Nothing was stored."

@@ -177,7 +177,7 @@ def test_ctrl_c_stops_the_rest_but_still_lists_and_waits() -> None:
     code, out = drop(["/d/a.csv", "/d/ctrl-c.csv", "/d/b.csv"], scorer)
     assert scorer.calls == [Path("/d/a.csv"), Path("/d/ctrl-c.csv")]
     assert code == ExitCode.INTERRUPTED
-    assert "3. /d/b.csv\n   Error: not started: stopped with Ctrl-C" in out
+    assert "3. /d/b.csv\n   Stopped: not started (you pressed Ctrl-C)" in out
     assert out.rstrip().endswith(WAIT_PROMPT)
 
 

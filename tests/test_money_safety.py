@@ -141,7 +141,7 @@ def test_a_gateway_error_after_the_job_was_created_is_reconciled_not_resent(
     assert job["Outcome"] == "reconciled" and job["Job ID"] == sb.state.jobs[0].job_id
     # Its charge is not in the job list: shown as not known, never as 0.
     assert job["Credits Charged"] in (None, "")
-    assert "1 batches whose charge is not known" in r.out
+    assert "1 batch whose charge is not known" in r.out
 
 
 # -- 3. the ledger is written as each answer arrives ----------------------------------------
@@ -358,9 +358,9 @@ def test_credits_charged_means_this_run_and_the_file_total_stands_beside_it(
     sb = make_sandbox()
     src = write_contacts(tmp_path / "c.csv", 3)
     first = score(sb, src, environ)
-    assert "credits charged 0.3 in this run, 0.3 for this file in all" in first.out
+    assert "Credits charged: 0.3 in this run, 0.3 for this file in all" in first.out
     again = score(sb, src, environ)
-    assert "credits charged 0 in this run, 0.3 for this file in all" in again.out
+    assert "Credits charged: 0 in this run, 0.3 for this file in all" in again.out
     s = summary(tmp_path / "c.scored.xlsx")
     assert s["Credits charged (this run)"] == 0
     assert s["Credits charged (this file, all runs)"] == 0.3

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -148,19 +149,26 @@ def test_wrong_input_is_explained_and_asked_again_then_a_column_is_unmapped(
     child = spawn(["score", "c.csv", "--sandbox"], environ, tmp_path)
     child.expect_exact(PROMPT)
     for typed, message in [
-        ("hello", "Did not understand 'hello'. Type e.g. 7=phone2 or 7=-"),
-        ("99=phone", "there is no column 99; columns are 1 to 7"),
-        ("3=notAField", "'notAField' is not a TitanX field; type ? to list them"),
+        ("hello", "Did not understand 'hello'. Type e.g. "),
+        ("99=phone", "There is no column 99; columns are 1 to 7."),
+        ("3=notAField", "'notAField' is not a TitanX field. Type ? to list them."),
+        ("3=emial", "'emial' is not a TitanX field. Did you mean email?"),
     ]:
         child.sendline(typed)
         child.expect_exact(message)
         child.expect_exact(PROMPT)
         assert "Column" not in child.before  # just the message, not the table again
     child.sendline("3=-")
-    child.expect_exact("column 3 'Email' → unmappedFields")
     child.expect_exact(PROMPT)
-    assert re.search(r"\b3\s+Email\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+override", child.before)
-    assert "Unmapped, sent in unmappedFields (2): Email, Lead Source" in child.before
+    screen = child.before
+    row = re.search(
+        r"\b3\s+Email\s+\S+\s+→ \(unmappedFields\)\s+1\.00\s+override  ← changed", screen
+    )
+    assert row, screen
+    assert "Unmapped, sent in unmappedFields (2): Email, Lead Source" in screen
+    # The answer is right above the prompt, after the redrawn table: on screen, not scrolled.
+    assert screen.rstrip().splitlines()[-1] == "Column 3 'Email' → unmappedFields."
+    assert screen.index("Column 3 'Email' → unmappedFields.") > row.start()
     child.sendline("?")
     child.expect_exact(PROMPT)
     listed = child.before
@@ -186,7 +194,8 @@ def test_ctrl_c_at_the_mapping_prompt_exits_130_and_sends_nothing(
     child.expect_exact("Interrupted.")
     code, _ = finish(child)
     assert code == ExitCode.INTERRUPTED == 130
-    assert sb.state.requests == []  # not even a key check reached the API
+    # Only the key check (one GET, before the review) reached the API.
+    assert [(r.method, r.path) for r in sb.state.requests] == [("GET", "/api/public/quota")]
     assert not (tmp_path / "c.scored.xlsx").exists()
     assert journals(tmp_path) == [] and remembered_files(tmp_path) == []
 
@@ -204,7 +213,7 @@ def test_ctrl_c_at_the_send_question_sends_nothing(
     child.sendcontrol("c")
     code, _ = finish(child)
     assert code == ExitCode.INTERRUPTED
-    assert sb.state.requests == []
+    assert sb.state.score_requests == []
     assert not (tmp_path / "c.scored.xlsx").exists() and journals(tmp_path) == []
 
 
@@ -223,8 +232,8 @@ def test_answering_no_at_send_exits_8_and_sends_nothing(
     child.sendline("n")
     code, rest = finish(child)
     assert code == ExitCode.CANCELLED == 8
-    assert "nothing was sent" in rest
-    assert sb.state.requests == []
+    assert "Stopped (you said no): nothing was sent." in rest and "Error" not in rest
+    assert sb.state.score_requests == []
     assert not (tmp_path / "c.scored.xlsx").exists()
     assert journals(tmp_path) == [] and remembered_files(tmp_path) == []
 
@@ -251,13 +260,17 @@ def test_a_missing_last_name_is_named_and_asked_for_until_a_column_is_mapped(
     assert "Missing required: lastName" in child.before
     for _ in range(2):  # Enter does not get past a missing required field
         child.sendline("")
-        child.expect_exact("Nothing maps to lastName")
         child.expect_exact(PROMPT)
-        assert "Missing required: lastName" in child.before
+        # Said right above the prompt, with an example from this file: its column 2 ("Kin",
+        # names) for the field that is missing.
+        assert child.before.strip().endswith(
+            "Nothing maps to lastName: TitanX would reject every row. Map a column to it "
+            "(e.g. 2=lastName) or type q to quit."
+        )
     child.sendline("2=lastname")
-    child.expect_exact("column 2 'Kin' → lastName")
     child.expect_exact(PROMPT)
     assert "Required fields: all mapped" in child.before
+    assert child.before.strip().endswith("Column 2 'Kin' → lastName.")
     child.sendline("")
     child.expect(SEND)
     assert child.match.group(1) == "2"
@@ -419,11 +432,11 @@ def test_a_terminal_run_shows_a_progress_line_with_credits(
     child = spawn(
         ["score", src.name, "--sandbox", "--yes", "--batch-size", "10"], environ, tmp_path
     )
-    child.expect_exact("batches 3/3")
-    child.expect_exact("Done: 30 rows")
+    child.expect_exact("30/30 rows  batch 3/3  3 credits")
+    child.expect_exact("Done. 30 contacts sent (3 credits).")
     code, rest = finish(child)
     assert code == ExitCode.OK
-    assert "credits charged" in rest
+    assert "Credits charged: 3 in this run" in rest
 
 
 def test_login_asks_for_the_key_without_echoing_it_and_stores_it(
@@ -442,17 +455,40 @@ def test_login_asks_for_the_key_without_echoing_it_and_stores_it(
     assert secret in stored
 
 
-def test_login_with_a_refused_key_stores_nothing(
+def test_login_with_a_refused_key_asks_again_three_times_then_stores_nothing(
+    environ: dict[str, str], tmp_path: Path, make_sandbox: Callable[..., Sandbox]
+) -> None:
+    sb = make_sandbox(api_key="the-right-key-123")
+    child = spawn(["login", "--base-url", sb.url], environ, tmp_path)
+    for left in (2, 1):
+        child.expect_exact("TitanX API key (input hidden):")
+        child.sendline(f"a-wrong-key-45{left}")
+        child.expect_exact(f"TitanX refused the API key (HTTP 401). Try again ({left} more")
+    child.expect_exact("TitanX API key (input hidden):")
+    child.sendline("a-wrong-key-450")
+    code, rest = finish(child)
+    assert code == ExitCode.AUTH
+    folded = " ".join(rest.split())
+    assert "That was the last of 3 tries; nothing was stored." in folded
+    assert "a-wrong-key" not in (child.before or "") + rest
+    assert not (tmp_path / "config" / "credentials").exists()
+    assert len(sb.state.requests) == 3
+
+
+def test_login_with_a_mistyped_key_then_the_right_one_stores_it(
     environ: dict[str, str], tmp_path: Path, make_sandbox: Callable[..., Sandbox]
 ) -> None:
     sb = make_sandbox(api_key="the-right-key-123")
     child = spawn(["login", "--base-url", sb.url], environ, tmp_path)
     child.expect_exact("TitanX API key (input hidden):")
-    child.sendline("a-wrong-key-456")
-    code, rest = finish(child)
-    assert code == ExitCode.AUTH
-    assert "csvscore login" in rest and "a-wrong-key-456" not in rest
-    assert not (tmp_path / "config" / "credentials").exists()
+    child.sendline("the-rihgt-key-123")
+    child.expect_exact("Try again (2 more tries).")
+    child.expect_exact("TitanX API key (input hidden):")
+    child.sendline("the-right-key-123")
+    child.expect_exact("checked and stored")
+    code, _ = finish(child)
+    assert code == ExitCode.OK
+    assert "the-right-key-123" in (tmp_path / "config" / "credentials").read_text()
 
 
 CONTINUE = "Continue with the mapping used last time? [Y/n] "
@@ -504,3 +540,70 @@ def test_a_re_drop_whose_mapping_changed_offers_to_continue_with_the_earlier_one
     assert len(sb.state.jobs) == 2
     last = sb.state.score_requests[-1].contacts or []
     assert all(c.get("title") == "VP Sales" for c in last)  # sent as the first time
+
+
+# -- issue 10: the key before the review, Ctrl-C while sending, an 80-column window -------------
+
+
+def spawn_at(args: list[str], environ: dict[str, str], cwd: Path, rows: int, cols: int) -> Any:
+    child = spawn(args, environ, cwd)
+    child.setwinsize(rows, cols)
+    return child
+
+
+@pytest.mark.parametrize("key", [None, "a-refused-key-987"], ids=["no key", "refused key"])
+def test_a_missing_or_refused_key_is_said_before_any_question(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox, key: str | None
+) -> None:
+    sb = make_sandbox(api_key="the-right-key-123")
+    write_contacts(tmp_path / "c.csv", 2)
+    if key:
+        environ["TITANX_API_KEY"] = key
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "csvscore", "score", "c.csv", "--base-url", sb.url],
+        env=environ, cwd=str(tmp_path), encoding="utf-8", timeout=TIMEOUT, dimensions=(24, 80),
+    )  # fmt: skip
+    code, screen = finish(child)
+    assert code == ExitCode.AUTH
+    assert_never_asked(screen)
+    assert "Column" not in screen  # no review was shown either
+    lines = screen.replace("\r", "").rstrip().splitlines()
+    assert all(len(line) <= 79 for line in lines)  # wrapped at words for an 80-column window
+    text = " ".join(" ".join(lines).split())
+    assert "Ask your IT contact to run `csvscore login`" in text and "Nothing was sent." in text
+    assert ("no TitanX API key yet" in text) == (key is None)
+    assert ("TitanX refused the API key" in text) == (key is not None)
+    assert sb.state.score_requests == []
+    assert key is None or key not in screen
+
+
+def test_ctrl_c_while_sending_says_so_at_once_then_what_was_sent_and_what_to_do(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
+) -> None:
+    sb = make_sandbox(latency=0.3)
+    write_contacts(tmp_path / "c.csv", 200)
+    environ["TITANX_API_KEY"] = sb.api_key
+    args = ["score", "c.csv", "--base-url", sb.url, "--batch-size", "10", "--workers", "2"]
+    child = spawn_at(args, environ, tmp_path, 24, 80)
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect(SEND)
+    child.sendline("y")
+    assert sb.state.wait_for(lambda reqs: len(reqs) >= 4, timeout=60)  # well under way
+    child.sendcontrol("c")
+    child.expect_exact(
+        "Stopping after the requests in flight... (their answers are being recorded)"
+    )
+    child.expect_exact("Stopping:")  # and the bar says what it waits for
+    child.expect(r"Stopped\. (\d+) contacts sent \(([\d.]+) credits\); (\d+) not sent yet\.")
+    sent, credits, left = child.match.groups()
+    assert int(sent) + int(left) == 200 and 0 < int(sent) < 200
+    assert Decimal(credits) == int(sent) * Decimal("0.1")  # 2 phones a contact, 0.05 each
+    child.expect_exact("again to send the rest.")  # may wrap at 80 columns, never mid-word
+    code, _ = finish(child)
+    assert code == ExitCode.INTERRUPTED
+    rows = sheet_rows(tmp_path / "c.scored.xlsx", "Results")
+    statuses = [r["TitanX Status"] for r in rows]
+    assert statuses.count("accepted") == int(sent) and statuses.count("not sent") == int(left)
+    assert "^C" not in child.before  # the terminal's echo was kept out of the bar

@@ -17,26 +17,55 @@ def _base_url(args: argparse.Namespace, env: Env) -> str:
     return args.base_url or env.environ.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
 
 
+LOGIN_TRIES = 3  # as sudo: a mistyped or mis-pasted key is asked for again
+
+
 def cmd_login(args: argparse.Namespace, env: Env) -> int:
     import getpass
 
     from csvscore.api.client import TitanXClient
+    from csvscore.cli.wrap import say
+    from csvscore.errors import AuthError
     from csvscore.user import credentials
 
-    if args.key_stdin:
-        key = env.stdin.readline().strip()
-    elif env.interactive:
-        key = getpass.getpass("TitanX API key (input hidden): ").strip()
-    else:
+    if not args.key_stdin and not env.interactive:
         raise UsageError(
             "no terminal to ask for the key; pipe it in with `csvscore login --key-stdin`"
         )
-    if not key:
-        raise UsageError("no key entered; nothing stored")
-    TitanXClient(key, _base_url(args, env)).check_key()  # AuthError: refused, not stored
+    tries = 1 if args.key_stdin else LOGIN_TRIES
+    for attempt in range(1, tries + 1):
+        if args.key_stdin:
+            key = env.stdin.readline().strip()
+        else:
+            key = getpass.getpass("TitanX API key (input hidden): ").strip()
+        if not key:
+            raise UsageError("no key entered; nothing stored")
+        try:
+            # AuthError: refused, not stored. A key with a character no HTTP header can carry
+            # is refused before it is sent (validate_key).
+            credentials.validate_key(key, source="The key you entered")
+            with TitanXClient(key, _base_url(args, env), max_retries=2) as client:
+                client.check_key()
+        except AuthError as exc:
+            if attempt == tries:
+                if tries == 1:
+                    raise AuthError(f"{_refused(exc)} Nothing was stored.") from None
+                raise AuthError(
+                    f"{_refused(exc)} That was the last of {tries} tries; nothing was stored. "
+                    "Check the key in your TitanX account, then run `csvscore login` again."
+                ) from None
+            say(env.stderr, f"{_refused(exc)} Try again ({tries - attempt} more tries).")
+            continue
+        break
     where = credentials.store_api_key(key, env=env.environ)
-    print(f"Key {credentials.mask_key(key)} checked and stored in {where}.", file=env.stdout)
+    say(env.stdout, f"Key {credentials.mask_key(key)} checked and stored in {where}.")
     return ExitCode.OK
+
+
+def _refused(exc: Exception) -> str:
+    """The refusal without its "run `csvscore login`" advice: this *is* csvscore login."""
+    text = str(exc)
+    return text.split(" Run `csvscore login`")[0].rstrip(".") + "."
 
 
 def cmd_logout(args: argparse.Namespace, env: Env) -> int:
@@ -57,12 +86,16 @@ def cmd_account(args: argparse.Namespace, env: Env) -> int:
     from csvscore.errors import ApiError, NetworkError
     from csvscore.user import credentials, lastseen
 
+    if args.sandbox:
+        if args.base_url:
+            raise UsageError("--sandbox and --base-url cannot be used together")
+        return _sandbox_account(args, env)
     key, source = credentials.resolve_api_key(env=env.environ)
     info: dict[str, Any] = {"key": credentials.mask_key(key), "key_source": source}
     try:
         # One quick retry: a person is waiting, and last-seen figures are the fallback.
-        client = TitanXClient(key, _base_url(args, env), connect_timeout=5, max_retries=1)
-        info["quota"] = client.quota()
+        with TitanXClient(key, _base_url(args, env), connect_timeout=5, max_retries=1) as client:
+            info["quota"] = client.quota()
         info["source"] = "TitanX, live"
     except (NetworkError, ApiError) as exc:
         # AuthError is not caught: a refused key must say so, not show stale figures.
@@ -75,6 +108,26 @@ def cmd_account(args: argparse.Namespace, env: Env) -> int:
             "costPerPhone": seen.cost_per_phone,
             **seen.limits,
         }
+    return _show_account(info, args, env)
+
+
+def _sandbox_account(args: argparse.Namespace, env: Env) -> int:
+    """`account --sandbox`: the simulator's figures, as `score --sandbox` would see them."""
+    from csvscore.api.client import TitanXClient
+    from csvscore.sandbox.server import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig()) as sb, TitanXClient(sb.api_key, sb.url) as client:
+        quota = client.quota()
+    info = {
+        "key": "none needed",
+        "key_source": "the built-in sandbox",
+        "source": "the built-in sandbox (free; not your TitanX account)",
+        "quota": quota,
+    }
+    return _show_account(info, args, env)
+
+
+def _show_account(info: dict[str, Any], args: argparse.Namespace, env: Env) -> int:
     if args.json:
         json.dump(info, env.stdout, indent=2, default=str)
         env.stdout.write("\n")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from csvscore._version import __version__
 from csvscore.cli.account import (
@@ -25,19 +27,17 @@ from csvscore.cli.account import (
     cmd_mappings_show,
 )
 from csvscore.cli.env import Env
+from csvscore.cli.helptext import decorate, subcommands
 from csvscore.cli.map import cmd_fields, cmd_map
 from csvscore.cli.options import Parser, add_map_options, add_read_options, add_score_options
 from csvscore.cli.receiver import add_receiver_parser
 from csvscore.cli.score import cmd_drop, cmd_score
 from csvscore.cli.webhook import add_webhook_parser
-from csvscore.errors import CsvscoreError, ExitCode
+from csvscore.errors import CsvscoreError, ExitCode, UsageError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="csvscore",
-        description="Map CRM contact exports to TitanX's scoring API and submit them safely.",
-    )
+    parser = Parser(prog="csvscore")
     parser.add_argument("--version", action="version", version=f"csvscore {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     # --debug is accepted after the command too (`csvscore map f.csv --debug`), as the error
@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_logout)
 
     p = add("account", help="credits remaining and rate limits")
+    p.add_argument("--sandbox", action="store_true", help="ask the built-in API simulator (free)")
     p.add_argument("--base-url", help="API base URL")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_account)
@@ -105,12 +106,64 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_receiver_parser(add, Parser)
     add_webhook_parser(add, Parser)
+
+    p = add("completion", help="print shell code for Tab completion (bash, zsh, fish)")
+    p.add_argument("shell", choices=SHELLS, help="your shell")
+    p.set_defaults(func=cmd_completion)
+
+    p = add("help", help="show the help of a command, e.g. `csvscore help score`")
+    p.add_argument("topic", nargs="*", metavar="COMMAND", help="the command (none: all of them)")
+    p.set_defaults(func=functools.partial(cmd_help, parser))
+
+    decorate(parser)
+    # Each sub-command's parser rides along in the namespace, so an option it did not take
+    # can be matched against its own options (Parser.parse_args).
+    for command in subcommands(parser).values():
+        command.set_defaults(command_parser=command)
     return parser
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+def cmd_completion(args: argparse.Namespace, env: Env) -> int:
+    """The shell code that asks csvscore itself for completions (argcomplete's protocol)."""
+    import argcomplete
+
+    env.stdout.write(argcomplete.shellcode(["csvscore"], shell=args.shell))
+    return ExitCode.OK
+
+
+def cmd_help(root: argparse.ArgumentParser, args: argparse.Namespace, env: Env) -> int:
+    """`csvscore help score`: the help of that command, as `csvscore score --help` prints it."""
+    from csvscore.cli.options import suggest
+
+    commands = subcommands(root)
+    topic = " ".join(args.topic)
+    if not topic:
+        root.print_help(env.stdout)
+        return ExitCode.OK
+    if topic not in commands:
+        names = [n for n in commands if " " not in n] if " " not in topic else sorted(commands)
+        raise UsageError(
+            suggest(
+                f"argument COMMAND: invalid choice: '{topic}' (choose from "
+                + ", ".join(f"'{n}'" for n in names)
+                + ")"
+            )
+            + " (see `csvscore --help`)"
+        )
+    commands[topic].print_help(env.stdout)
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env()
     parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (csvscore completion)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # prints them and exits
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         try:
@@ -127,18 +180,25 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     except CsvscoreError as exc:
         if debug:
             traceback.print_exc(file=env.stderr)
-        print(f"{exc.prefix}{exc.message}", file=env.stderr)
+        _say(env.stderr, f"{exc.prefix}{exc.message}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("\nInterrupted.", file=env.stderr)
+        _say(env.stderr, "\nInterrupted.")
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:  # the last line of defence: no traceback for users
         if debug:
             traceback.print_exc(file=env.stderr)
-        print(
+        _say(
+            env.stderr,
             f"Error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for details)",
-            file=env.stderr,
         )
         return ExitCode.ERROR
+
+
+def _say(stream: TextIO, text: str) -> None:
+    """One message, wrapped at word boundaries to the window (one line on a pipe)."""
+    from csvscore.cli.wrap import say  # loads rich's cell widths: only when there is a message
+
+    say(stream, text)

@@ -92,11 +92,11 @@ def run_drop(
         outcome = _score_safely(path, score_one, stdout, debug)
         outcomes.append(outcome)
         if not outcome.ok and outcome.message:
-            _say(stdout, f"Error: {_shown(outcome.message)}")
+            _say(stdout, f"{_label(outcome)}: {_shown(outcome.message)}")
         if outcome.exit_code == ExitCode.INTERRUPTED:
             outcomes += [
                 DropOutcome(
-                    Path(rest), (), ExitCode.INTERRUPTED, "not started: stopped with Ctrl-C"
+                    Path(rest), (), ExitCode.INTERRUPTED, "not started (you pressed Ctrl-C)"
                 )
                 for rest in names[number:]
             ]
@@ -115,7 +115,7 @@ def _score_safely(path: Path, score_one: ScoreOne, stdout: TextIO, debug: bool) 
     except CsvscoreError as exc:
         return DropOutcome(path, (), exc.exit_code, _one_line(str(exc)))
     except KeyboardInterrupt:
-        return DropOutcome(path, (), ExitCode.INTERRUPTED, "stopped with Ctrl-C")
+        return DropOutcome(path, (), ExitCode.INTERRUPTED, "you pressed Ctrl-C; nothing was sent")
     except SystemExit as exc:  # a score_one built on the CLI may exit instead of returning
         if exc.code is None or isinstance(exc.code, int):
             code = exc.code or 0
@@ -143,13 +143,20 @@ def _print_summary(outcomes: Sequence[DropOutcome], stdout: TextIO) -> None:
         lines.append(f"{number}. {_shown(str(outcome.input))}")
         lines += [f"   Result: {_shown(str(out))}" for out in outcome.outputs]
         if not outcome.ok:
-            lines.append(f"   Error: {_shown(outcome.message or f'exit code {outcome.exit_code}')}")
+            message = outcome.message or f"exit code {outcome.exit_code}"
+            lines.append(f"   {_label(outcome)}: {_shown(message)}")
         elif outcome.message:
             lines.append(f"   Note: {_shown(outcome.message)}")
         elif not outcome.outputs:
             lines.append("   (no result file)")
     lines.append("=" * 60)
     _say(stdout, "\n".join(lines))
+
+
+def _label(outcome: DropOutcome) -> str:
+    # Ctrl-C and "no" at the review are the person's own choice: said plainly, not as errors.
+    stopped = (ExitCode.INTERRUPTED, ExitCode.CANCELLED)
+    return "Stopped" if outcome.exit_code in stopped else "Error"
 
 
 def _open_all(
@@ -364,5 +371,8 @@ def _shown(text: str) -> str:
 
 
 def _say(stdout: TextIO, text: str) -> None:
-    stdout.write(text + "\n")
+    # Wrapped at words to the window (an error names long paths): never cut mid-word.
+    from csvscore.cli.wrap import fit, terminal_width
+
+    stdout.write(fit(text, terminal_width(stdout)) + "\n")
     stdout.flush()

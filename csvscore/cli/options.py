@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -15,10 +17,59 @@ if TYPE_CHECKING:  # the library is imported lazily, so `csvscore --version` sta
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad option as one line and exit code 2, not a usage dump."""
+    """argparse that reports a bad option as one line and exit code 2, not a usage dump, with
+    "did you mean" for a mistyped command, option or choice, pointing at the help of the
+    command that was typed (``csvscore score --help``, not the top-level one)."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see `{self.prog} --help`)")
+        raise UsageError(f"{suggest(message)} (see `{self.prog} --help`)")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            # The sub-command that was typed collected them: it knows the options meant.
+            command: argparse.ArgumentParser = getattr(parsed, "command_parser", self)
+            raise UsageError(f"{unrecognized(extras, command)} (see `{command.prog} --help`)")
+        return parsed
+
+
+_CHOICE = re.compile(r"^argument (\S+): invalid choice: '([^']*)' \(choose from (.*)\)$")
+
+
+def _close(word: str, choices: Sequence[str]) -> str | None:
+    import difflib  # only when there is a mistake to explain
+
+    found = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def suggest(message: str) -> str:
+    """argparse's message about a wrong choice, in plain words and with "did you mean"."""
+    m = _CHOICE.match(message)
+    if not m:
+        return message
+    what, typed = m.group(1), m.group(2)
+    choices = re.findall(r"'([^']*)'", m.group(3))
+    close = _close(typed, choices)
+    if what in ("COMMAND", "ACTION", "command", "action"):
+        if close:
+            return f"'{typed}' is not a command. Did you mean {close}?"
+        return f"'{typed}' is not a command; the commands are {', '.join(choices)}."
+    hint = f" Did you mean {close}?" if close else ""
+    return f"{what}: '{typed}' is not one of {', '.join(choices)}.{hint}"
+
+
+def unrecognized(extras: Sequence[str], command: argparse.ArgumentParser) -> str:
+    """What to say about arguments no option took, with the closest option of ``command``."""
+    options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+    for extra in extras:
+        if extra.startswith("-"):
+            close = _close(extra.split("=", 1)[0], options)
+            if close:
+                return f"{extra}: no such option. Did you mean {close}?"
+    return f"unrecognized arguments: {' '.join(extras)}"
 
 
 def add_read_options(p: argparse.ArgumentParser) -> None:
@@ -46,17 +97,27 @@ def add_map_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_score_options(p: argparse.ArgumentParser) -> None:
+    # The few options a person at the shortcut may need come first, in a group of their own;
+    # the rest are for IT, scripts and unusual files.
+    g = p.add_argument_group("everyday")
+    g.add_argument(
+        "--dry-run", action="store_true", help="do everything except sending: free, shows the cost"
+    )
+    g.add_argument(
+        "--sandbox", action="store_true", help="try it against the built-in API simulator (free)"
+    )
+    g.add_argument("-o", "--output", type=Path, help="result file (default: <input>.scored.xlsx)")
+    g.add_argument("--open", action="store_true", help="open the result when done")
     add_read_options(p)
     add_map_options(p)
     g = p.add_argument_group("sending")
-    g.add_argument("--sandbox", action="store_true", help="use the built-in API simulator (free)")
     g.add_argument("--base-url", help="API base URL (default: TITANX_BASE_URL or TitanX's)")
-    g.add_argument("--dry-run", action="store_true", help="do everything except sending")
     g.add_argument(
         "--scoring-type",
         choices=("lightning", "titan"),
         default=None,  # None: lightning, or what an earlier run of the file used
-        help="TitanX scoring type (default lightning)",
+        help="lightning (the default: quick) or titan (slower, with more checks; costs more "
+        "per phone)",
     )
     g.add_argument("--batch-size", type=int, default=1000, help="contacts per request (max 1000)")
     g.add_argument("--workers", type=int, help="requests in flight at once (default 4)")
@@ -80,12 +141,10 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
         help="also send contacts already scored from another file (charges them again)",
     )
     g.add_argument("--journal", type=Path, metavar="FILE", help="journal file (default: state dir)")
-    g.add_argument("-y", "--yes", action="store_true", help="no review, no questions")
+    g.add_argument("-y", "--yes", action="store_true", help="no review, no questions (scripts)")
     g = p.add_argument_group("output")
-    g.add_argument("-o", "--output", type=Path, help="result file (default: <input>.scored.xlsx)")
     g.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="result format")
     g.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
-    g.add_argument("--open", action="store_true", help="open the result when done")
 
 
 def read_options_from(args: argparse.Namespace) -> ReadOptions:
@@ -108,10 +167,9 @@ def map_options_from(args: argparse.Namespace) -> MapOptions:
 
 
 def warn_problems(table: Table, env: Env, limit: int = 10) -> None:
+    from csvscore.cli.wrap import say
+
     for problem in table.problems[:limit]:
-        print(f"Warning: line {problem.source_row}: {problem.message}", file=env.stderr)
+        say(env.stderr, f"Warning: line {problem.source_row}: {problem.message}")
     if len(table.problems) > limit:
-        print(
-            f"Warning: {len(table.problems) - limit} more rows did not fit the header",
-            file=env.stderr,
-        )
+        say(env.stderr, f"Warning: {len(table.problems) - limit} more rows did not fit the header")

@@ -13,6 +13,9 @@ from csvscore.cli.signals import stop_on_signals
 from csvscore.errors import UsageError
 from csvscore.results import exit_code_for
 
+# Values of a column the review looks at to tell whether they fit a field.
+VALUES_CHECKED = 20
+
 if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` starts fast
     from csvscore.pipeline import EarlierRunError, MappedFile, ScoreOutcome
     from csvscore.scoring.plan import Plan
@@ -30,9 +33,18 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
 
 
 def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
-    """Map, review (when a person is there), confirm, send, write, then offer to remember."""
+    """Check the key, map, review (when a person is there), confirm, send, write, then offer
+    to remember."""
     from csvscore.cli.render import ProgressLine, style_for, summary_lines
-    from csvscore.pipeline import EarlierRunError, ScoreRequest, map_file, prepare, score_prepared
+    from csvscore.cli.wrap import say, terminal_width
+    from csvscore.pipeline import (
+        STOPPING,
+        EarlierRunError,
+        ScoreRequest,
+        map_file,
+        prepare,
+        score_prepared,
+    )
     from csvscore.scoring.submit import DEFAULT_WORKERS, ScoreOptions
 
     options = ScoreOptions(
@@ -58,46 +70,41 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         # something else on purpose (a mapping file, a scoring type): then they are told.
         continue_earlier=not (args.mapping or args.scoring_type),
     )
+    interactive = env.interactive and not args.yes and not args.json
+    if interactive and not (args.sandbox or args.dry_run):
+        # Before the first question: no key, a refused key or no way to reach TitanX would
+        # otherwise show only after the review and the cost were accepted.
+        from csvscore.cli.keycheck import check_key
+
+        check_key(args.base_url, env.environ)
     map_opts = map_options_from(args)
     mapped = map_file(path, read_options_from(args), map_opts, env=env.environ)
     warn_problems(mapped.table, env)
-    interactive = env.interactive and not args.yes and not args.json
     out_style = style_for(env.stdout, env.environ)
+    err_style = style_for(env.stderr, env.environ)
     if not interactive:  # the review table lists the mapping's notes itself
         for note in mapped.mapping.notes:
-            print(note, file=env.stderr)
+            say(env.stderr, note)
     changed = False
     if interactive:
         from csvscore.cli.render import describe_table
         from csvscore.cli.review import review_mapping
 
-        print(describe_table(mapped.table), file=env.stdout)
-        while True:
-            changed = (
-                review_mapping(
-                    mapped.mapping,
-                    stdin=env.stdin,
-                    stdout=env.stdout,
-                    style=out_style,
-                    threshold=map_opts.threshold,
-                )
-                or changed
-            )
-            missing = mapped.mapping.missing_required()
-            if not missing:
-                break
-            print(
-                out_style.bad(
-                    f"Nothing maps to {', '.join(missing)}: TitanX would reject every row. "
-                    "Map a column (e.g. 3=lastName) or type q to quit."
-                ),
-                file=env.stdout,
-            )
+        say(env.stdout, describe_table(mapped.table))
+        table = mapped.table
+        changed = review_mapping(
+            mapped.mapping,
+            stdin=env.stdin,
+            stdout=env.stdout,
+            style=out_style,
+            threshold=map_opts.threshold,
+            values=lambda i: [row[i] for row in table.rows[:VALUES_CHECKED]],
+        )
     for c in mapped.mapping.review():
-        print(
+        say(
+            env.stderr,
             f"Note: column {c.index + 1} '{c.header}' left unmapped (sent in unmappedFields): "
             f"{c.reason}",
-            file=env.stderr,
         )
     if interactive:
         request.continue_earlier = False  # a person is here: ask first
@@ -110,15 +117,24 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         request.continue_earlier = True
         prepared = prepare(mapped, request, env=env.environ)
     for note in prepared.notes:
-        print(f"Note: {note}", file=env.stderr)
+        say(env.stderr, f"Note: {note}")
     if interactive:
         _confirm(prepared.plan, options, env)
-    bar = ProgressLine(env.stderr, enabled=isatty(env.stderr) and not args.json)
+    bar = ProgressLine(
+        env.stderr,
+        enabled=isatty(env.stderr) and not args.json and env.environ.get("TERM") != "dumb",
+        colour=err_style.enabled,
+        environ=env.environ,
+    )
 
     def event(message: str) -> None:
-        bar.close()
-        print(message, file=env.stderr)
+        if message == STOPPING:
+            bar.stopping(message)  # Ctrl-C: at once, above the bar, which then says "Stopping"
+        else:
+            bar.say(message[:1].upper() + message[1:])
 
+    if not options.dry_run and prepared.plan.to_send:
+        bar.start(prepared.plan.to_send, prepared.plan.batches)
     try:
         outcome = score_prepared(
             mapped, prepared, request, env=env.environ, progress=bar, on_event=event
@@ -129,9 +145,16 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         json.dump(_summary_json(outcome), env.stdout, ensure_ascii=False, indent=2, default=str)
         env.stdout.write("\n")
     else:
-        print(summary_lines(outcome.result.summary, out_style), file=env.stdout)
+        width = terminal_width(env.stdout)
+        failures = list(
+            dict.fromkeys(
+                b.message for b in outcome.result.batches if b.this_run and b.outcome == "failed"
+            )
+        )
+        text = summary_lines(outcome.result.summary, out_style, width, [f for f in failures if f])
+        print(text, file=env.stdout)
         for out in outcome.outputs:
-            print(f"Result: {out}", file=env.stdout)
+            say(env.stdout, f"Result: {out}")
     if interactive and prepared.earlier is None:
         _offer_to_remember(mapped, outcome, changed, env)
     return outcome
@@ -140,12 +163,13 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
 def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
     """Offer to continue the earlier run with its own mapping; "n" stops with nothing sent."""
     from csvscore.cli.review import ReviewCancelled, confirm
+    from csvscore.cli.wrap import say
 
     earlier = exc.earlier
-    print(f"\n{earlier.describe()}.", file=env.stdout)
-    print(
+    say(env.stdout, f"\n{earlier.describe()}.")
+    say(
+        env.stdout,
         "Sending it with the new mapping would charge the rows already sent a second time.",
-        file=env.stdout,
     )
     if not confirm(
         "Continue with the mapping used last time?",
@@ -159,8 +183,9 @@ def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
 def _confirm(plan: Plan, options: ScoreOptions, env: Env) -> None:
     """Show the plan and its cost; ask before spending."""
     from csvscore.cli.review import ReviewCancelled, confirm, plan_text
+    from csvscore.cli.wrap import say
 
-    print("\n" + plan_text(plan), file=env.stdout)
+    say(env.stdout, "\n" + plan_text(plan))
     if options.dry_run:
         return
     if plan.to_send == 0:
@@ -178,6 +203,7 @@ def _offer_to_remember(mapped: MappedFile, outcome: ScoreOutcome, changed: bool,
     nothing, and a remembered mapping is what the next file with these headers gets.
     """
     from csvscore.cli.review import confirm
+    from csvscore.cli.wrap import say
     from csvscore.mapping.overrides import dump_mapping_yaml
     from csvscore.user import remembered
 
@@ -194,7 +220,7 @@ def _offer_to_remember(mapped: MappedFile, outcome: ScoreOutcome, changed: bool,
             source_file=mapped.table.path.name,
             env=env.environ,
         )
-        print(f"Remembered: {where}", file=env.stdout)
+        say(env.stdout, f"Remembered: {where}")
 
 
 def cmd_drop(args: argparse.Namespace, env: Env) -> int:
@@ -209,7 +235,13 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
         with stop_on_signals(env):
             outcome = score_one(path, args, env)
         code = int(exit_code_for(outcome.result))
-        return DropOutcome(path, tuple(outcome.outputs), code, outcome.result.summary.stop_reason)
+        s = outcome.result.summary
+        message = (
+            "you pressed Ctrl-C; drop the same file again to send the rest"
+            if s.interrupted
+            else s.stop_reason
+        )
+        return DropOutcome(path, tuple(outcome.outputs), code, message)
 
     return run_drop(
         dropped_files([str(f) for f in args.files], env.environ),
@@ -234,9 +266,11 @@ def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
 
 
 def _open(path: Path, env: Env) -> None:
+    from csvscore.cli.wrap import say
+
     try:
         from csvscore.desktop.opener import open_with_default_app
 
         open_with_default_app(path)
     except Exception:
-        print(f"Could not open the result; open it yourself: {path}", file=env.stderr)
+        say(env.stderr, f"Could not open the result; open it yourself: {path}")
