@@ -42,7 +42,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # unreadable file, bad mapping file, bad option, nothing to map
     AUTH = 3  # API key missing or refused
     CREDITS = 4  # ran out of credits; remaining rows marked failed
-    UNCONFIRMED = 5  # some batches' outcome is unknown: rerun with --retry-unconfirmed
+    UNCONFIRMED = 5  # some rows' outcome is unknown: drop the same file again later
     FAILED = 6  # some batches failed (server refused them); see the Rejected sheet
     NETWORK = 7  # the API could not be reached at all
     CANCELLED = 8  # the user declined at the review; nothing was sent

@@ -275,8 +275,9 @@ def prepare(
     if is_result_header(table.headers) and not (request.rescore or request.options.new_run):
         raise InputError(
             f"{table.path.name} is a csvscore result (it has the TitanX Status columns): "
-            "its rows were already sent and would be charged again. Put the rows to resend in "
-            "a new file without those columns, or use --rescore to send them anyway."
+            "its rows were already sent and would be charged again. To send rows again after "
+            'fixing them, copy them from its "To fix" sheet into a new file without the TitanX '
+            "columns."
         )
     fingerprint = table.fingerprint or file_fingerprint(table.path)
     if not request.options.dry_run:

@@ -394,6 +394,7 @@ def test_a_result_workbook_dropped_again_is_refused(
     assert score(sb, src, out, environ).code == ExitCode.OK
     r = score(sb, out, tmp_path / "again.xlsx", environ)
     assert r.code == ExitCode.BAD_INPUT
-    assert r.err.count("\n") == 1 and "csvscore result" in r.err and "--rescore" in r.err
+    assert r.err.count("\n") == 1 and "csvscore result" in r.err and "To fix" in r.err
+    assert "--rescore" not in r.err  # never an option that charges again as the way out
     assert len(sb.state.score_requests) == 1
     assert not (tmp_path / "again.xlsx").exists()

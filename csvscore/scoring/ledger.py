@@ -91,10 +91,7 @@ class Hold:
         job = f" (job {self.job_id})" if self.job_id else ""
         if self.state == CHARGED:
             lost = "; its earlier journal was lost" if self.same_file else ""
-            return (
-                f"already scored on {self.at[:10]} from {where}{job}{lost}; not sent again "
-                "(--rescore sends it anyway)"
-            )
+            return f"already scored on {self.at[:10]} from {where}{job}{lost}; not sent again"
         if self.state == UNCONFIRMED:
             return (
                 f"sent on {self.at[:10]} from {where}{job} and its outcome is not known yet; "
