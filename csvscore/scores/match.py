@@ -290,7 +290,8 @@ def match_scores(
                     row_index=row.row_index,
                     key=row.key,
                     state=NOT_SENT,
-                    note=f"not sent to TitanX ({row.status})",
+                    # Rejected rows were sent, but nothing of them is scored: say the status.
+                    note=f"not scored (TitanX Status: {row.status})",
                 )
             )
             continue
