@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from csvscore.errors import StateError
-from csvscore.scores.match import MISMATCH, SCORED, ScoreRecord
+from csvscore.scores.match import (
+    MISMATCH,
+    NO_RESULT,
+    NOT_ENRICHED,
+    PENDING,
+    SCORED,
+    ScoreRecord,
+)
 from csvscore.scoring import ledger as lg
 
 SCHEMA_VERSION = 3  # 3: the scores table (issue 11)
@@ -114,9 +121,10 @@ _SCORE_FIELDS = (
     "key, state, lead_status, call_priority, best_phone, best_phone_e164, best_phone_column, "
     "phone_statuses, scored_at, note, match_method, event_id, job_id"
 )
-# States that end a row's wait: a stored one is never replaced by one that says "still waiting"
-# or "nothing came" (the receiver may have purged a score the journal still has).
-_FINAL_SCORES = (SCORED, MISMATCH)
+# How final a score state is. A kept record is never replaced by a less final one: a score by
+# "nothing came" or "still waiting", a finished job's "no result" by "still waiting" (the
+# receiver purges old scores and jobs; the journal keeps what it learnt).
+_FINALITY = {PENDING: 0, NO_RESULT: 1, NOT_ENRICHED: 1, SCORED: 2, MISMATCH: 2}
 _BATCH_COLUMNS = (
     "run_key, batch, state, row_indexes, attempts, sent_at, answered_at, job_id, response, "
     "message, session"
@@ -677,9 +685,9 @@ class Journal:
         """Keep what was fetched; return every record the run now has, by row index.
 
         A record is written only when it differs from the one kept (so fetching again when
-        nothing new arrived changes nothing, not even the time it was fetched), and a kept
-        score is never replaced by a record that has none (pending, no result): a receiver
-        purges old scores, the journal does not.
+        nothing new arrived changes nothing, not even the time it was fetched), and never over
+        a more final one (a score over "pending", "no result" over "pending"): a receiver purges
+        old scores and jobs, the journal does not.
         """
         with self._tx() as c:
             kept = {
@@ -693,8 +701,7 @@ class Journal:
                 old = kept.get(record.row_index)
                 if old == record:
                     continue
-                kept_score = old is not None and old.state in _FINAL_SCORES
-                if kept_score and record.state not in _FINAL_SCORES:
+                if old is not None and _FINALITY.get(record.state, 0) < _FINALITY.get(old.state, 0):
                     continue
                 changed.append(record)
                 kept[record.row_index] = record
