@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from csvscore.contacts.build import PreparedRow, SentPhones
 from csvscore.errors import CsvscoreError
@@ -27,6 +28,9 @@ from csvscore.scores.priority import Priorities
 from csvscore.scores.run import RunScores, phone_labels
 from csvscore.scoring.collect import Waiting, collect, run_rows
 from csvscore.scoring.journal import Journal
+
+if TYPE_CHECKING:
+    from csvscore.sandbox.server import Sandbox
 
 # Where a sandbox run's scores come from, as the Summary says it (its address dies with the run).
 SANDBOX_RECEIVER = "the sandbox, through a receiver on this computer (for this run only)"
@@ -87,21 +91,19 @@ def connected(
     return reader(link.url, link.token, priorities, stack, now=now, grace=grace)
 
 
-def sandbox_loop(sandbox: object, priorities: Priorities, stack: ExitStack) -> Source:
-    """A receiver on 127.0.0.1 for this run, the sandbox's webhooks subscribed to it.
+def sandbox_loop(sandbox: Sandbox, priorities: Priorities, stack: ExitStack) -> Source:
+    """A receiver on 127.0.0.1 for this run, the started sandbox's webhooks subscribed to it.
 
-    ``sandbox`` is a started :class:`csvscore.sandbox.server.Sandbox`. ReceiverError (naming
-    the ``receiver`` extra) when the receiver cannot run here.
+    ReceiverError (naming the ``receiver`` extra) when the receiver cannot run here.
     """
     from csvscore.api.client import TitanXClient
     from csvscore.receiver.loopback import LoopbackReceiver
     from csvscore.receiver.subscriptions import create_subscription
 
     loop = stack.enter_context(LoopbackReceiver())
-    api_key, url = sandbox.api_key, sandbox.url  # type: ignore[attr-defined]
-    with TitanXClient(api_key, url) as client:
+    with TitanXClient(sandbox.api_key, sandbox.url) as client:
         create_subscription(client, loop.hook_url, loop.secrets, name="csvscore --wait-scores")
-    worker = sandbox.state.webhooks.worker  # type: ignore[attr-defined]
+    worker = sandbox.state.webhooks.worker
     source = reader(loop.url, loop.token, priorities, stack, idle=worker.wait_idle)
     source.receiver = SANDBOX_RECEIVER
     return source

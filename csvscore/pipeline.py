@@ -48,7 +48,7 @@ from csvscore.read.reader import read_table
 from csvscore.read.table import Table
 from csvscore.results import DUPLICATE, RunResult
 from csvscore.scores.match import DEFAULT_GRACE
-from csvscore.scores.priority import load_priorities
+from csvscore.scores.priority import Priorities, load_priorities
 from csvscore.scores.run import RunScores
 from csvscore.scoring import journal as jr
 from csvscore.scoring import ledger as lg
@@ -480,7 +480,7 @@ def score_prepared(
             api_key, _source = credentials.resolve_api_key(env=env)
             base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
             if write:
-                source = _connected(env, priorities, stack, notes, say)
+                source = _connected(env, priorities, stack, request, notes, say)
         client = TitanXClient(api_key, base_url, on_event=on_event)
         journal = stack.enter_context(Journal(jpath, ledger=_ledger_path(request, env)))
         hooks = Hooks(progress=progress, on_event=on_event)
@@ -550,20 +550,28 @@ def score_prepared(
 
 def _connected(
     env: EnvMapping[str, str],
-    priorities: Any,
+    priorities: Priorities,
     stack: ExitStack,
+    request: ScoreRequest,
     notes: list[str],
     say: Callable[[str], None],
 ) -> fetching.Source | None:
     """The receiver this person reads scores from; a broken link is said, never a stop (the
     contacts are about to be sent: scores can be fetched later)."""
+    note = ""
     try:
-        return fetching.connected(env, priorities, stack)
+        source = fetching.connected(env, priorities, stack)
     except CsvscoreError as exc:
-        note = f"Scores will not be fetched in this run: {exc}"
+        source, note = None, f"Scores will not be fetched in this run: {exc}"
+    if source is None and request.wait_scores and not note:
+        note = (
+            "No score receiver is set up on this computer, so there are no scores to wait for "
+            '(README, "Getting scores back").'
+        )
+    if note:
         notes.append(note)
         say(note)
-        return None
+    return source
 
 
 STOPPING = "Stopping after the requests in flight... (their answers are being recorded)"

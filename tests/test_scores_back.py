@@ -11,6 +11,7 @@ import json
 import sqlite3
 import sys
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -546,6 +547,34 @@ def test_waiting_polls_only_what_is_missing_on_a_bounded_schedule_and_ctrl_c_end
             wait=Waiting(5, sleep=interrupted),
             say=said.append,
         )
-        assert problem == "you stopped waiting (Ctrl-C)"
-        assert said[-1] == "0 of 2 scores in; 2 still to come (you stopped waiting (Ctrl-C))."
+        assert problem == ""  # stopping is the person's choice, not a receiver problem
+        assert said[-1] == "Stopped waiting (Ctrl-C): 0 of 2 scores in; 2 still to come."
         assert set(journal.scores("run2")) == {3, 4}
+
+
+def test_a_receiver_that_refuses_the_token_never_stops_a_run_and_the_token_is_never_shown(
+    sandbox: Sandbox, receiver: RunningReceiver, env: dict[str, str], tmp_path: Path
+) -> None:
+    wrong = "csr_a-token-nobody-issued-0042"
+    environ = dict(
+        env,
+        TITANX_API_KEY=sandbox.api_key,
+        CSVSCORE_RECEIVER_URL=receiver.url,
+        CSVSCORE_RECEIVER_TOKEN=wrong,
+    )
+    src = write_contacts(tmp_path / "export.csv", 3)
+    out = tmp_path / "export.scored.xlsx"
+    run = run_cli(["score", src, "--base-url", sandbox.url, "--yes"], environ)
+    assert run.code == ExitCode.OK  # the contacts were sent: the run is fine
+    assert "Scores not fetched" in run.err and "refused the read token" in run.err
+    assert {r["Score State"] for r in _rows(out)} == {PENDING}
+    wb = load_workbook(out)
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+    wb.close()
+    assert "refused the read token" in summary["Scores not updated"]
+    got = run_cli(["results", src], environ)
+    assert got.code == ExitCode.RECEIVER and "refused the read token" in got.err
+    with zipfile.ZipFile(out) as z:
+        xml = b"".join(z.read(n) for n in z.namelist())
+    assert wrong.encode() not in xml
+    assert wrong not in run.out + run.err + got.out + got.err

@@ -159,7 +159,9 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     finally:
         bar.close()
     if args.json:
-        json.dump(_summary_json(outcome), env.stdout, ensure_ascii=False, indent=2, default=str)
+        json.dump(
+            _summary_json(outcome, args), env.stdout, ensure_ascii=False, indent=2, default=str
+        )
         env.stdout.write("\n")
     else:
         width = terminal_width(env.stdout)
@@ -306,14 +308,17 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
     )
 
 
-def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
+def _summary_json(outcome: ScoreOutcome, args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict
 
     s = asdict(outcome.result.summary)
     s["outputs"] = [str(p) for p in outcome.outputs]
     s["journal"] = str(outcome.journal) if outcome.journal else None
-    s["exit_code"] = int(exit_code_for(outcome.result))
+    s["exit_code"] = int(exit_code(outcome, args))
     s["notes_run"] = outcome.notes
+    scores = outcome.scores
+    s["scores"] = dict(scores.states(outcome.result.rows)) if scores is not None else None
+    s["scores_pending"] = outcome.scores_pending
     return s
 
 

@@ -49,7 +49,7 @@ SCORE_ADVICE = {
     sm.NO_RESULT: "TitanX finished without sending a score for these rows; the Score Note says "
     "what to ask TitanX support.",
     sm.NOT_ENRICHED: "TitanX could not enrich these contacts, so they have no score.",
-    sm.NOT_SENT: "Not scored: TitanX did not accept these rows (see TitanX Status).",
+    sm.NOT_SENT: "Nothing to score: TitanX did not accept these rows.",
 }
 SCORE_LABELS = {
     sm.SCORED: "Scored",
@@ -204,10 +204,10 @@ class ScoreSummary:
 
 
 def lead_text(priority: int | str, meaning: str) -> str:
-    """What a lead status means, with its Call Priority ("Call Priority 1: high propensity")."""
+    """What a lead status means, with its Call Priority ("Priority 1: high propensity ...")."""
     if isinstance(priority, str):  # not in the data file
-        return "Call Priority ?: a status mappings/statuses.yaml does not list yet"
-    return f"Call Priority {priority}: {meaning}" if meaning else f"Call Priority {priority}"
+        return "Priority ?: a status mappings/statuses.yaml does not list yet"
+    return f"Priority {priority}: {meaning}" if meaning else f"Priority {priority}"
 
 
 def call_list_lines(s: ScoreSummary) -> list[tuple[str, int, str]]:

@@ -238,7 +238,10 @@ def _write_xlsx(
         if scores is not None:  # the score block goes between the status and the export columns
             cut = len(RESULT_COLUMNS)
             results_header = [*header[:cut], *score_header(scores), *header[cut:]]
-        priority = {len(RESULT_COLUMNS) + 1: CENTRED_STYLE} if scores is not None else {}
+        # Lead status and Call Priority are short codes: centred, they stay apart from the
+        # batch number and the phone number beside them.
+        start = len(RESULT_COLUMNS)
+        priority = {start: CENTRED_STYLE, start + 1: CENTRED_STYLE} if scores is not None else {}
         series = [
             _Series(RESULTS_SHEET, work, results_header, max_rows, styles=priority),
             _Series(TO_FIX_SHEET, work, header, max_rows),
@@ -293,7 +296,10 @@ def _write_xlsx(
                 work,
                 calls.header,
                 max_rows,
-                styles={calls.priority_column: CENTRED_STYLE},
+                styles={
+                    calls.priority_column: CENTRED_STYLE,
+                    calls.status_columns[0]: CENTRED_STYLE,
+                },
             )
             try:
                 for values in calls.rows:
@@ -604,7 +610,9 @@ def _scores_block(ws: Any, fmt: _Formats, s: ScoreSummary, row: int, widths: Seq
             )
             ws.write_string(row, 0, cell_text(status), cell_format)
             ws.write_number(row, 1, n, fmt.count)
-            ws.write_string(row, 2, cell_text(lead_text(priority, meaning)), fmt.text)
+            text = lead_text(priority, meaning)
+            ws.write_string(row, 2, cell_text(text), fmt.text)
+            _fit_row(ws, row, [(text, widths[2])])
     row += 2
     for label, n, text in call_list_lines(s):
         ws.write_string(row, 0, label, fmt.bold)

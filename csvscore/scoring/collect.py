@@ -110,9 +110,9 @@ def collect(
 ) -> tuple[dict[int, ScoreRecord], str]:
     """Fetch the rows' scores, keep them in the journal, and wait for the rest if asked.
 
-    Returns (every record the run has, by row index; a sentence on why waiting stopped short,
-    else ""). The first fetch raises what ``fetch`` raises (the receiver cannot be read); a
-    later one that fails, or Ctrl-C, only ends the wait: what arrived is kept either way.
+    Returns (every record the run has, by row index; why the receiver could not be read to
+    the end, else ""). The first fetch raises what ``fetch`` raises (the receiver cannot be
+    read); a later one that fails, or Ctrl-C, only ends the wait: what arrived is kept.
     """
 
     def fetched(some: Sequence[RunRow]) -> dict[int, ScoreRecord]:
@@ -131,6 +131,7 @@ def collect(
         "Ctrl-C stops waiting, and the result is written either way."
     )
     problem = ""
+    stopped = False
     polls = 0
     try:
         while still and (left := deadline - wait.clock()) > 0:
@@ -145,14 +146,18 @@ def collect(
             if _scored(records, rows) != shown:
                 shown = _scored(records, rows)
                 say(f"{shown} of {len(sent)} scores in.")
-    except KeyboardInterrupt:
-        problem = "you stopped waiting (Ctrl-C)"
+    except KeyboardInterrupt:  # the person's own choice: not a problem with the scores
+        stopped = True
     except CsvscoreError as exc:  # the receiver went away mid-wait: keep what arrived
         problem = f"the receiver stopped answering ({exc})"
     left_over = sum(1 for r in sent if records[r.row_index].state == PENDING)
+    head = "Stopped waiting (Ctrl-C): " if stopped else ""
     if left_over:
         why = f" ({problem})" if problem else ""
-        say(f"{len(sent) - left_over} of {len(sent)} scores in; {left_over} still to come{why}.")
+        say(
+            f"{head}{len(sent) - left_over} of {len(sent)} scores in; {left_over} still to "
+            f"come{why}."
+        )
     else:
-        say(f"All {len(sent)} scores are in.")
+        say(f"{head}All {len(sent)} scores are in.")
     return records, problem
