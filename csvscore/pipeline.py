@@ -519,7 +519,7 @@ def score_prepared(
             elif request.fmt != "xlsx" or (source is not None and not prepared.plan.to_send):
                 # Nothing to stream while sending: fetch first, then write once.
                 result = send(client, journal, hooks)
-                if source is not None:
+                if source is not None and not result.summary.interrupted:
                     shown = fetching.Shown(scores_of(result))
                 outputs = _write(out, mapped, prepared, result, request, write, env, shown)
             else:
@@ -533,7 +533,8 @@ def score_prepared(
                     env,
                     shown,
                 )
-                if source is not None:
+                # Ctrl-C while sending means stop: no fetching, no waiting (the next drop does it).
+                if source is not None and not result.summary.interrupted:
                     fresh = scores_of(result)
                     if fetching.changed(shown, fresh, result):
                         shown = fetching.Shown(fresh)
