@@ -154,7 +154,7 @@ def test_the_sandboxs_scores_land_on_their_rows_and_results_again_changes_nothin
     loop.idle()
     got = run_cli(["results", src], loop.environ)
     assert got.code == ExitCode.OK, got.err
-    assert f"Result: {out}" in got.out and "Scores: 10 scored, 2 not scored." in got.out
+    assert f"Result: {out}" in got.out and "Scores: 10 scored, 2 not sent." in got.out
     rows = _rows(out)
     assert [r["Source Row"] for r in rows] == list(range(2, 14))
     assert list(rows[0])[6:15] == SCORE_COLUMNS  # after the status columns, before the export's
@@ -295,7 +295,7 @@ def test_wait_scores_with_the_sandbox_brings_every_score_back_in_the_same_run(
     assert wb.sheetnames[:3] == ["Summary", "Results", "Call List"]
     summary = {r[0]: r[1:] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
     wb.close()
-    assert summary["Scored"][0] == 10 and summary["Not scored"][0] == 2
+    assert summary["Scored"][0] == 10 and summary["Not sent"][0] == 2
     assert summary["Scores from"][0].startswith("the sandbox")
     lead_rows = [k for k in summary if k in ("P1", "P2", "P3", "IVR", "Bad Data")]
     assert sum(summary[k][0] for k in lead_rows) == 10

@@ -71,7 +71,8 @@ COMMANDS: dict[str, Help] = {
         "Score the contacts of a file with TitanX: check the API key, show the columns for "
         "review, ask before spending credits, send in batches with a progress bar, and write "
         "a result workbook beside the file (<name>.scored.xlsx). Dropping the same file again "
-        "carries on where a run stopped; no contact is charged twice. The options marked "
+        "carries on where a run stopped (no contact is charged twice), and brings in the scores "
+        "TitanX has sent when a score receiver is connected. The options marked "
         "'everyday' are the ones you may need; the others are for IT and scripts.",
         (
             "csvscore score export.csv",

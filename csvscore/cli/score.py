@@ -204,8 +204,8 @@ def _all_sent_line(prepared: Prepared) -> str:
     plan = prepared.plan
     rows = f"{plan.done_rows} row{'s' if plan.done_rows != 1 else ''}"
     return (
-        f"This file was sent already ({rows}); nothing is left to send. Writing its result "
-        "again, with the scores that have arrived."
+        f"This file was sent already ({rows}); nothing is left to send, so nothing is charged. "
+        "Writing its result again."
     )
 
 

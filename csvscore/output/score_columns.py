@@ -57,7 +57,7 @@ SCORE_LABELS = {
     sm.MISMATCH: "Mismatch",
     sm.NO_RESULT: "No result",
     sm.NOT_ENRICHED: "Not enriched",
-    sm.NOT_SENT: "Not scored",
+    sm.NOT_SENT: "Not sent",  # as the cells say it, so the Summary matches a filter
 }
 # The one Summary line of a run without scores (README, "Getting scores back").
 NO_RECEIVER_HINT = (

@@ -439,7 +439,7 @@ def _row_sheet(ws: Any, fmt: _Formats, s: _Series, rows: int) -> None:
         ws.write_string(top, j, cell_text(text), fmt.header)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
-    # The Call List has its first three columns (the name and the number) in view instead.
+    # Three columns stay in view: Source Row, Status, Reason; on the Call List, name and number.
     ws.freeze_panes(top + 1, FROZEN_COLUMNS)
     ws.autofilter(top, 0, top + max(rows, 1), len(header) - 1)
     if rows and s.title != CALL_LIST_SHEET:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from csvscore.results import ACCEPTED, RowResult
-from csvscore.scores.match import NOT_SENT, PENDING, STATES, ScoreRecord
+from csvscore.scores.match import NOT_SENT, PENDING, STATES, ScoreRecord, not_scored_note
 from csvscore.scores.priority import Priorities
 
 WAITING = "waiting for TitanX's result"
@@ -31,11 +31,6 @@ def phone_labels(headers: Sequence[str], columns: Iterable[int]) -> dict[str, in
         used.add(label.casefold())
         labels[label] = index
     return labels
-
-
-def not_scored_note(status: str) -> str:
-    """The Score Note of a row TitanX did not accept (rejected rows were sent, but not scored)."""
-    return f"not scored (TitanX Status: {status})"
 
 
 @dataclass
