@@ -8,6 +8,7 @@ delivery worker says when it is done (``wait_idle``), nothing sleeps to synchron
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import uuid
@@ -255,9 +256,7 @@ def test_dropping_the_same_file_again_when_all_was_sent_fetches_without_question
     worker.resume()
     loop.idle()
     # The ops person drops it again, at a terminal: no review, no cost question.
-    environ = {
-        k: v for k, v in __import__("os").environ.items() if k not in ("CI", "COLUMNS", "LINES")
-    }
+    environ = {k: v for k, v in os.environ.items() if k not in ("CI", "COLUMNS", "LINES")}
     environ.update(loop.environ, TITANX_BASE_URL=loop.sb.url, NO_COLOR="1", TERM="xterm")
     child = pexpect.spawn(
         sys.executable,
