@@ -45,6 +45,7 @@ __all__ = [
     "RowProblem",
     "RowResult",
     "RunResult",
+    "RunScores",
     "RunSummary",
     "ScoreOptions",
     "ScoreOutcome",
@@ -54,6 +55,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "exit_code_for",
+    "fetch_scores",
     "map_columns",
     "map_file",
     "map_frame",
@@ -103,6 +105,8 @@ _EXPORTS: dict[str, str] = {
     "prepare": "csvscore.pipeline",
     "score_file": "csvscore.pipeline",
     "score_prepared": "csvscore.pipeline",
+    "fetch_scores": "csvscore.pipeline",
+    "RunScores": "csvscore.scores.run",
     "map_frame": "csvscore.frames",
     "score_frame": "csvscore.frames",
 }
@@ -149,6 +153,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
         ReadOptions,
         ScoreOutcome,
         ScoreRequest,
+        fetch_scores,
         map_file,
         prepare,
         score_file,
@@ -157,4 +162,5 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
     from csvscore.read.reader import read_table
     from csvscore.read.table import RowProblem, Table
     from csvscore.results import BatchResult, RowResult, RunResult, RunSummary, exit_code_for
+    from csvscore.scores.run import RunScores
     from csvscore.scoring.submit import ScoreOptions

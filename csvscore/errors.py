@@ -27,6 +27,9 @@ The whole tree (``api.errors`` adds the outcomes of one API call beside it)::
     |       +-- api.errors.JobNotFound     GET /jobs/{id} answered 404
     +-- api.errors.OutcomeUnknown 5  the request may or may not have been processed (and charged)
     +-- api.receiver.ReceiverError 12 the score receiver is missing, unreachable, refuses a token
+
+    Exit code 13 is no error: `csvscore results` (and `score --wait-scores`) say with it that
+    some scores are still to come.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class ExitCode(IntEnum):
     NOT_SAVED = 10  # contacts were sent, but the result could not be saved where asked
     STATE = 11  # csvscore's state folder (journals, ledger) is unusable; nothing was sent
     RECEIVER = 12  # the score receiver is not configured, unreachable, or refused the token
+    PENDING = 13  # scores of some accepted rows have not arrived yet (csvscore results)
     INTERRUPTED = 130  # Ctrl-C
 
 
@@ -74,6 +78,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.STATE: "csvscore's state folder (journals, ledger) cannot be used; nothing was sent",
     ExitCode.RECEIVER: "the score receiver is not set up, cannot be reached, or refused your read "
     "token",
+    ExitCode.PENDING: "some accepted rows' scores have not arrived yet (`pending`); run the same "
+    "command again later",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C, SIGTERM, or the terminal window closed); run the "
     "same command again to resume",
 }

@@ -22,10 +22,12 @@ from collections.abc import Callable
 from collections.abc import Mapping as EnvMapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from csvscore import fetching
 from csvscore.contacts.build import PreparedRow, file_fingerprint, prepare_rows
 from csvscore.errors import (
     CsvscoreError,
@@ -45,11 +47,15 @@ from csvscore.output.workbook import write_result
 from csvscore.read.reader import read_table
 from csvscore.read.table import Table
 from csvscore.results import DUPLICATE, RunResult
+from csvscore.scores.match import DEFAULT_GRACE
+from csvscore.scores.priority import Priorities, load_priorities
+from csvscore.scores.run import RunScores
 from csvscore.scoring import journal as jr
 from csvscore.scoring import ledger as lg
 from csvscore.scoring import lock
 from csvscore.scoring.earlier import EarlierRun, find_earlier
 from csvscore.scoring.journal import Journal, JournalView, peek
+from csvscore.scoring.outcomes import run_result, utcnow
 from csvscore.scoring.plan import Plan, make_plan
 from csvscore.scoring.submit import (
     Hooks,
@@ -158,6 +164,10 @@ class ScoreRequest:
     # The file was already sent with another mapping or scoring type: continue that run with
     # its own mapping (a re-drop always finishes the job). False: stop with EarlierRunError.
     continue_earlier: bool = True
+    # After sending, wait up to this many seconds for the scores and put them in the result
+    # (with --sandbox: a receiver on this machine gets the sandbox's scores). 0: fetch what the
+    # connected receiver has, once, without waiting.
+    wait_scores: float = 0.0
 
 
 @dataclass
@@ -166,6 +176,12 @@ class ScoreOutcome:
     outputs: list[Path]
     journal: Path | None
     notes: list[str] = field(default_factory=list)  # e.g. where the result went instead
+    scores: RunScores | None = None  # the scores the result shows (None: it shows none)
+
+    @property
+    def scores_pending(self) -> int:
+        """Rows TitanX accepted whose score has not arrived (0 when there are no scores)."""
+        return self.scores.pending(self.result.rows) if self.scores is not None else 0
 
 
 @dataclass
@@ -317,6 +333,15 @@ def prepare(
     return Prepared(fingerprint, rows, notes, plan, mapping, scoring_type, earlier)
 
 
+def sent_before(
+    mapped: MappedFile, request: ScoreRequest, *, env: EnvMapping[str, str] = os.environ
+) -> bool:
+    """Whether an earlier run sent rows of this file (a quick look at its journal)."""
+    fingerprint = mapped.table.fingerprint or file_fingerprint(mapped.table.path)
+    view = peek(_journal_path(request, fingerprint, env))
+    return bool(view and view.sent_runs())
+
+
 def _fresh_mapping(mapped: MappedFile) -> Mapping:
     """The file's mapping as csvscore finds it with no remembered or pinned columns."""
     table = mapped.table
@@ -440,6 +465,9 @@ def score_prepared(
 
     fingerprint = prepared.fingerprint
     jpath = _journal_path(request, fingerprint, env)
+    priorities = load_priorities()
+    source: fetching.Source | None = None
+    shown = fetching.Shown()
     with ExitStack() as stack:
         stack.enter_context(lock.holding(_lock_path(request, fingerprint, env)))
         if request.sandbox:
@@ -447,22 +475,71 @@ def score_prepared(
 
             sb = stack.enter_context(Sandbox(SandboxConfig()))
             api_key, base_url = sb.api_key, sb.url
+            if write and request.wait_scores > 0:  # before sending: it may need an extra
+                source = fetching.sandbox_loop(sb, priorities, stack)
         else:
             api_key, _source = credentials.resolve_api_key(env=env)
             base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
+            if write:
+                source = _connected(env, priorities, stack, request, notes, say)
         client = TitanXClient(api_key, base_url, on_event=on_event)
         journal = stack.enter_context(Journal(jpath, ledger=_ledger_path(request, env)))
         hooks = Hooks(progress=progress, on_event=on_event)
+        run_key = run_key_for(
+            fingerprint, mapping_fingerprint(prepared.mapping), options.scoring_type
+        )
+        if write:
+            shown = fetching.stored(
+                journal,
+                run_key,
+                table,
+                prepared.mapping,
+                priorities,
+                source,
+                sandbox=request.sandbox,
+            )
+
+        def scores_of(result: RunResult) -> RunScores:
+            assert source is not None
+            return fetching.gather(
+                journal,
+                run_key,
+                source,
+                table,
+                prepared.mapping,
+                prepared.rows,
+                result,
+                priorities,
+                wait=request.wait_scores,
+                say=say,
+            )
+
         try:
             if not write:
                 result, outputs = send(client, journal, hooks), []
-            elif request.fmt != "xlsx":
+            elif request.fmt != "xlsx" or (source is not None and not prepared.plan.to_send):
+                # Nothing to stream while sending: fetch first, then write once.
                 result = send(client, journal, hooks)
-                outputs = _write(out, mapped, prepared, result, request, write, env)
+                if source is not None and not result.summary.interrupted:
+                    shown = fetching.Shown(scores_of(result))
+                outputs = _write(out, mapped, prepared, result, request, write, env, shown)
             else:
                 result, outputs = _send_while_writing(
-                    mapped, prepared, out, lambda: send(client, journal, hooks), hooks, request, env
+                    mapped,
+                    prepared,
+                    out,
+                    lambda: send(client, journal, hooks),
+                    hooks,
+                    request,
+                    env,
+                    shown,
                 )
+                # Ctrl-C while sending means stop: no fetching, no waiting (the next drop does it).
+                if source is not None and not result.summary.interrupted:
+                    fresh = scores_of(result)
+                    if fetching.changed(shown, fresh, result):
+                        shown = fetching.Shown(fresh)
+                        outputs = _write(out, mapped, prepared, result, request, write, env, shown)
         except _SavedElsewhere as moved:
             result, outputs = moved.result, moved.outputs
             notes.append(moved.note)
@@ -470,7 +547,33 @@ def score_prepared(
             say(moved.note)
     if not request.sandbox:
         _record_last_seen(result, prepared.scoring_type, env)
-    return ScoreOutcome(result, outputs, jpath, notes)
+    return ScoreOutcome(result, outputs, jpath, notes, shown.scores)
+
+
+def _connected(
+    env: EnvMapping[str, str],
+    priorities: Priorities,
+    stack: ExitStack,
+    request: ScoreRequest,
+    notes: list[str],
+    say: Callable[[str], None],
+) -> fetching.Source | None:
+    """The receiver this person reads scores from; a broken link is said, never a stop (the
+    contacts are about to be sent: scores can be fetched later)."""
+    note = ""
+    try:
+        source = fetching.connected(env, priorities, stack)
+    except CsvscoreError as exc:
+        source, note = None, f"Scores will not be fetched in this run: {exc}"
+    if source is None and request.wait_scores and not note:
+        note = (
+            "No score receiver is set up on this computer, so there are no scores to wait for "
+            '(README, "Getting scores back").'
+        )
+    if note:
+        notes.append(note)
+        say(note)
+    return source
 
 
 STOPPING = "Stopping after the requests in flight... (their answers are being recorded)"
@@ -531,16 +634,28 @@ def _write(
     request: ScoreRequest,
     write: bool,
     env: EnvMapping[str, str] | None,
+    shown: fetching.Shown | None = None,
 ) -> list[Path]:
     """Write the finished result; after sending, a failure goes to the fallback folder."""
     if not write:
         return []
+    shown = shown or fetching.Shown()
     try:
-        return write_result(out, mapped.table, prepared.mapping, result, fmt=request.fmt)
+        return write_result(
+            out,
+            mapped.table,
+            prepared.mapping,
+            result,
+            fmt=request.fmt,
+            scores=shown.scores,
+            scores_hint=shown.hint,
+        )
     except OutputError as exc:
         if env is None:  # a dry run: nothing was sent, the error is the whole story
             raise
-        raise _saved_elsewhere_or_fail(out, mapped, prepared, result, request, env, exc) from exc
+        raise _saved_elsewhere_or_fail(
+            out, mapped, prepared, result, request, env, exc, shown
+        ) from exc
 
 
 def _saved_elsewhere_or_fail(
@@ -551,14 +666,22 @@ def _saved_elsewhere_or_fail(
     request: ScoreRequest,
     env: EnvMapping[str, str],
     exc: CsvscoreError,
+    shown: fetching.Shown | None = None,
 ) -> Exception:
     """After sending: try the fallback folder; the error to raise either way (money first)."""
     fallback = _fallback(out, env)
     money = money_line(result)
+    shown = shown or fetching.Shown()
     if fallback is not None and fallback != out:
         try:
             outputs = write_result(
-                fallback, mapped.table, prepared.mapping, result, fmt=request.fmt
+                fallback,
+                mapped.table,
+                prepared.mapping,
+                result,
+                fmt=request.fmt,
+                scores=shown.scores,
+                scores_hint=shown.hint,
             )
         except CsvscoreError:
             pass
@@ -597,6 +720,7 @@ def _send_while_writing(
     hooks: Hooks,
     request: ScoreRequest,
     env: EnvMapping[str, str],
+    shown: fetching.Shown,
 ) -> tuple[RunResult, list[Path]]:
     """Send on a worker thread while this one writes the Results rows as they become final.
 
@@ -624,18 +748,20 @@ def _send_while_writing(
     sys.setswitchinterval(0.0002)
     sender.start()
     try:
-        outputs = write_result(out, table, prepared.mapping, live)
+        outputs = write_result(
+            out, table, prepared.mapping, live, scores=shown.scores, scores_hint=shown.hint
+        )
     except KeyboardInterrupt:
         hooks.stop.set()
         if hooks.on_event:
             hooks.on_event(STOPPING)
         _join(sender)
-        outputs = _write(out, mapped, prepared, live.final(), request, True, env)
+        outputs = _write(out, mapped, prepared, live.final(), request, True, env, shown)
     except OutputError as exc:
         hooks.stop.set()
         _join(sender)
         raise _saved_elsewhere_or_fail(
-            out, mapped, prepared, live.final(), request, env, exc
+            out, mapped, prepared, live.final(), request, env, exc, shown
         ) from exc
     except BaseException:
         hooks.stop.set()
@@ -670,6 +796,96 @@ def _record_last_seen(result: RunResult, scoring_type: str, env: EnvMapping[str,
             env=env,
             scoring_type=scoring_type,
         )
+
+
+class NotSentYetError(UsageError):
+    """``fetch_scores`` on a file csvscore has no record of sending: there is nothing to fetch."""
+
+
+def fetch_scores(
+    path: str | Path,
+    request: ScoreRequest | None = None,
+    read: ReadOptions | None = None,
+    map_options: MapOptions | None = None,
+    *,
+    env: EnvMapping[str, str] = os.environ,
+    wait: float = 0.0,
+    now: datetime | None = None,
+    grace: timedelta = DEFAULT_GRACE,
+    on_event: Callable[[str], None] | None = None,
+) -> ScoreOutcome:
+    """Bring a sent file's scores into its result: ``csvscore results FILE``.
+
+    Reads the file and its journal (the run as it was sent: the same mapping rules as dropping
+    the file again), fetches the scores of its accepted rows from the receiver this person is
+    connected to (``csvscore receiver connect``), matches them to the rows, keeps them in the
+    journal and rewrites the result (``request.output``, else ``<name>.scored.xlsx`` beside the
+    file). Nothing is sent and TitanX is not asked anything: only the receiver is read. Waits up
+    to ``wait`` seconds for scores still to come; ``now`` and ``grace`` decide when a finished
+    job's missing result becomes ``no result`` (tests move the clock instead of waiting).
+
+    Raises :class:`~csvscore.api.receiver.ReceiverError` (exit code 12) when no receiver is set
+    up or it cannot be read (the result is then left as it was), :class:`NotSentYetError` when
+    the file was never sent, :class:`BusyError` while it is being sent in another window. The
+    outcome's ``scores_pending`` counts rows still waiting (exit code 13 at the command line).
+    """
+    from csvscore.api.receiver import ReceiverError
+
+    request = replace(request or ScoreRequest(), continue_earlier=True, sandbox=False)
+    say = on_event or (lambda _message: None)
+    mapped = map_file(path, read, map_options, env=env)
+    prepared = prepare(mapped, request, env=env)
+    table, fingerprint = mapped.table, prepared.fingerprint
+    jpath = _journal_path(request, fingerprint, env)
+    view = peek(jpath)
+    run_key = run_key_for(fingerprint, mapping_fingerprint(prepared.mapping), prepared.scoring_type)
+    if view is None or not any(b.state in jr.MAYBE_CHARGED for b in view.batches.get(run_key, [])):
+        raise NotSentYetError(
+            f"csvscore has no record of sending {table.path.name}, so it has no scores to fetch. "
+            "Score it first (drop it on the shortcut); if it was sent from another computer, "
+            "fetch its scores there."
+        )
+    priorities = load_priorities()
+    notes: list[str] = []
+    out = request.output or default_output_path(table.path, request.fmt)
+    out = _writable_destination(out, request, table, env, notes)
+    for note in notes:
+        say(note)
+    with ExitStack() as stack:
+        stack.enter_context(lock.holding(_lock_path(request, fingerprint, env)))
+        source = fetching.connected(env, priorities, stack, now=now, grace=grace)
+        if source is None:
+            raise ReceiverError(
+                "no score receiver is set up on this computer, so there are no scores to fetch. "
+                "Ask your IT contact for the receiver's address and run `csvscore receiver "
+                "connect URL`."
+            )
+        journal = stack.enter_context(Journal(jpath, ledger=_ledger_path(request, env)))
+        result = run_result(
+            table,
+            fingerprint,
+            prepared.scoring_type,
+            utcnow(),
+            prepared.rows,
+            journal.batches(run_key),
+            held=journal.held(run_key),
+        )
+        result.summary.notes.extend([*prepared.notes, *notes])
+        scores = fetching.gather(
+            journal,
+            run_key,
+            source,
+            table,
+            prepared.mapping,
+            prepared.rows,
+            result,
+            priorities,
+            wait=wait,
+            say=say,
+            strict=True,
+        )
+        outputs = write_result(out, table, prepared.mapping, result, fmt=request.fmt, scores=scores)
+    return ScoreOutcome(result, outputs, jpath, notes, scores)
 
 
 def score_file(

@@ -1,19 +1,20 @@
-"""Make docs/summary.png and docs/results.png: a real result workbook, rendered as a person sees it.
+"""Make docs/summary.png, docs/results.png and docs/call-list.png: a real result workbook, drawn.
 
-Scores a small export against the sandbox with a few things going wrong on purpose (a refused
-batch, one whose answer is lost, the credits running out, rows TitanX would reject, a duplicate),
-so every status shows; converts the workbook to PDF with LibreOffice (headless) and the first two
-pages (Summary, Results) to PNG with pdftoppm. Nothing is drawn by hand: rerun it after changing
-the workbook::
+Runs ``csvscore score fixtures/exports/hubspot.csv --sandbox --yes --wait-scores 60`` (the
+sandbox scores it; nothing leaves the machine) in empty config and state folders, has
+LibreOffice print the workbook to PDF (``soffice --headless``), and cuts the pictures out of its
+pages with ``pdftoppm``. The row sheets print one page wide, which makes 40 columns unreadable,
+so a copy of them is printed with only their first columns (openpyxl sets the print area).
+Rerun it after changing how the workbook looks::
 
-    .venv/bin/python docs/make_workbook_pictures.py         # writes docs/summary.png, results.png
+    .venv/bin/python docs/make_workbook_pictures.py
 
-Needs LibreOffice and poppler-utils (Debian: libreoffice-calc-nogui poppler-utils).
+Needs LibreOffice and poppler-utils on the PATH, and csvscore's ``receiver`` extra.
 """
 
 from __future__ import annotations
 
-import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -21,64 +22,66 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import csvscore  # noqa: E402
-from csvscore.sandbox.server import Sandbox  # noqa: E402
-from tests.support import HEADERS, contact_row  # noqa: E402
-
-FAULTS = ["", "400:contacts[3].phone must be a string", "drop_before_create", "low_credits"]
-
-
-def demo_workbook(folder: Path) -> Path:
-    src = folder / "acme-contacts.csv"
-    with src.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADERS)
-        for i in range(40):
-            w.writerow(contact_row(i))
-        w.writerow(["Bob", "", "bob@example.com", "(415) 555-0199", "", "CTO", "Ads"])
-        w.writerow(["Cy", "NoPhone", "cy@example.com", "12345", "", "CEO", "Ads"])
-        w.writerow(contact_row(3))
-    out = folder / "acme-contacts.scored.xlsx"
-    with Sandbox(faults=FAULTS) as sb:
-        env = {
-            "CSVSCORE_STATE_DIR": str(folder / "state"),
-            "CSVSCORE_CONFIG_DIR": str(folder / "config"),
-            "CSVSCORE_KEYRING": "0",
-            "TITANX_API_KEY": sb.api_key,
-        }
-        options = csvscore.ScoreOptions(batch_size=8, workers=1)
-        request = csvscore.ScoreRequest(base_url=sb.url, output=out, options=options)
-        csvscore.score_file(src, request, env=env)
-    return out
+EXPORT = ROOT / "fixtures" / "exports" / "hubspot.csv"
+# (picture, page, dots per inch, crop: x, y, width, height in pixels at that resolution)
+PICTURES = (
+    ("summary.png", 1, 110, (60, 60, 1240, 540)),
+    ("results.png", 2, 150, (80, 90, 1600, 150)),
+    ("call-list.png", 3, 150, (80, 90, 1600, 150)),
+)
+SHOWN_COLUMNS = {"Results": 14, "Call List": 11}
 
 
-def main() -> int:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        workbook = demo_workbook(folder)
-        subprocess.run(
-            ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(folder), workbook],
-            check=True,
-            capture_output=True,
+def main() -> None:
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    with tempfile.TemporaryDirectory(prefix="csvscore-pictures-") as folder:
+        work = Path(folder)
+        export = work / EXPORT.name
+        shutil.copy(EXPORT, export)
+        env = dict(
+            os.environ,
+            CSVSCORE_CONFIG_DIR=str(work / "config"),
+            CSVSCORE_STATE_DIR=str(work / "state"),
+            CSVSCORE_KEYRING="0",
         )
-        pdf = workbook.with_suffix(".pdf")
-        for page, name, crop in (
-            (1, "summary", (0, 0, 1290, 640)),
-            (2, "results", (0, 60, 1290, 520)),
-        ):
-            x, y, w, h = crop
-            stem = folder / name
+        args = [sys.executable, "-m", "csvscore", "score", export.name, "--sandbox", "--yes"]
+        subprocess.run(
+            [*args, "--wait-scores", "60"], env=env, cwd=work, check=True, capture_output=True
+        )
+        result = work / "hubspot.scored.xlsx"
+        wb = openpyxl.load_workbook(result)
+        keep = ["Summary", *SHOWN_COLUMNS]
+        for ws in wb.worksheets:
+            if ws.title not in keep:
+                wb.remove(ws)
+            elif ws.title in SHOWN_COLUMNS:
+                last = get_column_letter(min(SHOWN_COLUMNS[ws.title], ws.max_column))
+                ws.print_area = f"A1:{last}{ws.max_row}"
+        copy = work / "pictures.xlsx"
+        wb.save(copy)
+        # The Summary from the workbook itself: openpyxl's copy loses the chart's looks.
+        for source, name in ((result, "whole"), (copy, "cut")):
             subprocess.run(
-                ["pdftoppm", "-r", "110", "-f", str(page), "-l", str(page), "-png", "-singlefile",
-                 "-x", str(x), "-y", str(y), "-W", str(w), "-H", str(h), str(pdf), str(stem)],
+                ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(work), source],
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
+            (work / f"{source.stem}.pdf").rename(work / f"{name}.pdf")
+        for picture, page, dpi, (x, y, w, h) in PICTURES:
+            pdf = work / ("whole.pdf" if picture == "summary.png" else "cut.pdf")
+            stem = work / picture.removesuffix(".png")
+            subprocess.run(
+                ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png",
+                 "-singlefile", "-x", str(x), "-y", str(y), "-W", str(w), "-H", str(h),
+                 str(pdf), str(stem)],
                 check=True,
             )  # fmt: skip
-            shutil.copy(stem.with_suffix(".png"), ROOT / "docs" / f"{name}.png")
-            print(f"wrote docs/{name}.png")
-    return 0
+            shutil.copy(stem.with_suffix(".png"), ROOT / "docs" / picture)
+            print(f"docs/{picture}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -31,6 +31,7 @@ from csvscore.cli.helptext import decorate, subcommands
 from csvscore.cli.map import cmd_fields, cmd_map
 from csvscore.cli.options import Parser, add_map_options, add_read_options, add_score_options
 from csvscore.cli.receiver import add_receiver_parser
+from csvscore.cli.results import add_results_parser
 from csvscore.cli.score import cmd_drop, cmd_score
 from csvscore.cli.webhook import add_webhook_parser
 from csvscore.errors import CsvscoreError, ExitCode, UsageError
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, help="folder to put it in (default: your Desktop)")
     p.set_defaults(func=cmd_install_shortcut)
 
+    add_results_parser(add)
     add_receiver_parser(add, Parser)
     add_webhook_parser(add, Parser)
 

@@ -16,8 +16,18 @@ from csvscore.errors import EXIT_CODE_MEANINGS, ExitCode
 E = ExitCode
 _FILE_CODES = (E.OK, E.ERROR, E.BAD_INPUT)
 _API_CODES = (E.OK, E.ERROR, E.BAD_INPUT, E.AUTH, E.FAILED, E.NETWORK)
-_SCORE_CODES = tuple(c for c in ExitCode if c != E.RECEIVER)
+_SCORE_CODES = tuple(ExitCode)  # 12 and 13 only with --wait-scores
 _RECEIVER_CODES = (E.OK, E.ERROR, E.BAD_INPUT, E.RECEIVER)
+_RESULTS_CODES = (
+    E.OK,
+    E.ERROR,
+    E.BAD_INPUT,
+    E.BUSY,
+    E.STATE,
+    E.RECEIVER,
+    E.PENDING,
+    E.INTERRUPTED,
+)
 
 
 class Help(NamedTuple):
@@ -26,6 +36,7 @@ class Help(NamedTuple):
     description: str
     examples: tuple[str, ...]
     codes: tuple[ExitCode, ...] = _FILE_CODES
+    ok: str = ""  # what exit code 0 means for this command, when not just "done"
 
 
 COMMANDS: dict[str, Help] = {
@@ -60,15 +71,31 @@ COMMANDS: dict[str, Help] = {
         "Score the contacts of a file with TitanX: check the API key, show the columns for "
         "review, ask before spending credits, send in batches with a progress bar, and write "
         "a result workbook beside the file (<name>.scored.xlsx). Dropping the same file again "
-        "carries on where a run stopped; no contact is charged twice. The options marked "
+        "carries on where a run stopped (no contact is charged twice), and brings in the scores "
+        "TitanX has sent when a score receiver is connected. The options marked "
         "'everyday' are the ones you may need; the others are for IT and scripts.",
         (
             "csvscore score export.csv",
             "csvscore score export.csv --dry-run       # statuses and a credit estimate, free",
             "csvscore score export.csv --sandbox       # try it against the free simulator",
             "csvscore score export.csv --mapping my.yaml --yes   # no questions (scripts)",
+            "csvscore score export.csv --sandbox --yes --wait-scores 60   # and its scores",
         ),
         _SCORE_CODES,
+    ),
+    "results": Help(
+        "Bring the scores of a file you sent into its result workbook: csvscore asks your "
+        "team's score receiver for them (nothing is sent, nothing is charged), puts each on its "
+        "row with a Call List sheet of the rows to call, best first, and keeps them. Dropping "
+        "the same file on the shortcut again does the same. Needs `csvscore receiver connect` "
+        "once.",
+        (
+            "csvscore results export.csv",
+            "csvscore results export.csv --wait 10m   # wait for the scores still to come",
+            "csvscore results export.csv --json",
+        ),
+        _RESULTS_CODES,
+        "every accepted row has its score, or a final state (no result, mismatch...)",
     ),
     "drop": Help(
         "What the desktop shortcut runs: score each dropped file in turn, as `csvscore score` "
@@ -251,6 +278,8 @@ def epilog(help_: Help) -> str:
     for code in help_.codes:
         # 0's meaning is a scoring run's; for the other commands it simply means done.
         meaning = EXIT_CODE_MEANINGS[code] if E.CANCELLED in help_.codes or code else "done"
+        if code == E.OK and help_.ok:
+            meaning = help_.ok
         lines.append(f"  {int(code):>3}  {meaning}")
     return "\n".join(lines)
 

@@ -108,6 +108,13 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("-o", "--output", type=Path, help="result file (default: <input>.scored.xlsx)")
     g.add_argument("--open", action="store_true", help="open the result when done")
+    g.add_argument(
+        "--wait-scores",
+        type=seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="after sending, wait up to SECONDS (or 10m) for the scores and add them",
+    )
     add_read_options(p)
     add_map_options(p)
     g = p.add_argument_group("sending")
@@ -145,6 +152,23 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--format", choices=("xlsx", "csv"), default="xlsx", help="result format")
     g.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+
+
+def seconds(text: str) -> float:
+    """SECONDS, or with a unit: 90, 90s, 10m, 1h."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    raw = text.strip().lower()
+    factor = units.get(raw[-1:], 0)
+    number = raw[:-1] if factor else raw
+    try:
+        value = float(number) * (factor or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a time: give seconds (90) or 90s, 10m, 1h"
+        ) from None
+    if not 0 <= value <= 24 * 3600:
+        raise argparse.ArgumentTypeError("give a wait between 0 and 24h")
+    return value
 
 
 def read_options_from(args: argparse.Namespace) -> ReadOptions:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from collections.abc import Mapping as EnvMapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from csvscore import results as rs
 from csvscore.cli.progress import ProgressLine
@@ -21,6 +21,9 @@ from csvscore.fields import ALL_FIELDS, FULL_NAME
 from csvscore.mapping.model import ColumnMapping, Mapping
 from csvscore.read.table import Table
 from csvscore.results import RunSummary
+
+if TYPE_CHECKING:
+    from csvscore.pipeline import ScoreOutcome
 
 __all__ = [
     "ProgressLine",
@@ -408,3 +411,25 @@ def _sentence(text: str) -> str:
 
 def _join(lines: list[tuple[str, Callable[[str], str] | None]], width: int | None) -> str:
     return "\n".join(fit(text, width, paint) for text, paint in lines)
+
+
+def score_lines(outcome: ScoreOutcome, name: str) -> list[str]:
+    """What the scores came to, in two short lines (nothing when the result has no scores)."""
+    from csvscore.output.score_columns import SCORE_LABELS
+    from csvscore.output.style import SCORE_STATE_ORDER
+    from csvscore.scores.match import PENDING, SCORED
+
+    scores = outcome.scores
+    if scores is None:
+        return []
+    counts = scores.states(outcome.result.rows)
+    shown = [f"{counts[s]} {SCORE_LABELS[s].lower()}" for s in SCORE_STATE_ORDER if counts[s]]
+    lines = [f"Scores: {', '.join(shown)}." if shown else "Scores: none yet."]
+    if counts[PENDING]:
+        lines.append(
+            f"  {counts[PENDING]} still to come from TitanX: drop the same file again later (or "
+            f"run `csvscore results {name}`) to add them."
+        )
+    elif counts[SCORED]:
+        lines.append("  Every score is in: the Call List sheet has the rows to call, best first.")
+    return lines

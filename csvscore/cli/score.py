@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 from csvscore.cli.env import Env, isatty
 from csvscore.cli.options import map_options_from, read_options_from, warn_problems
 from csvscore.cli.signals import stop_on_signals
-from csvscore.errors import UsageError
+from csvscore.errors import ExitCode, UsageError
 from csvscore.results import exit_code_for
 
 # Values of a column the review looks at to tell whether they fit a field.
 VALUES_CHECKED = 20
 
 if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` starts fast
-    from csvscore.pipeline import EarlierRunError, MappedFile, ScoreOutcome
+    from csvscore.pipeline import EarlierRunError, MappedFile, Prepared, ScoreOutcome, ScoreRequest
     from csvscore.scoring.plan import Plan
     from csvscore.scoring.submit import ScoreOptions
 
@@ -28,14 +28,22 @@ def cmd_score(args: argparse.Namespace, env: Env) -> int:
     with stop_on_signals(env):
         outcome = score_one(args.file, args, env)
     if args.open and outcome.outputs:
-        _open(outcome.outputs[0], env)
-    return int(exit_code_for(outcome.result))
+        open_result(outcome.outputs[0], env)
+    return int(exit_code(outcome, args))
+
+
+def exit_code(outcome: ScoreOutcome, args: argparse.Namespace) -> ExitCode:
+    """The run's exit code; a run that waited for scores and did not get them all says so."""
+    code = exit_code_for(outcome.result)
+    if code == ExitCode.OK and args.wait_scores and outcome.scores_pending:
+        return ExitCode.PENDING
+    return code
 
 
 def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     """Check the key, map, review (when a person is there), confirm, send, write, then offer
     to remember."""
-    from csvscore.cli.render import ProgressLine, style_for, summary_lines
+    from csvscore.cli.render import ProgressLine, score_lines, style_for, summary_lines
     from csvscore.cli.wrap import say, terminal_width
     from csvscore.pipeline import (
         STOPPING,
@@ -56,6 +64,8 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         new_run=args.new_run,
     )
     options.check()
+    if args.wait_scores and args.dry_run:
+        raise UsageError("--wait-scores waits for the scores of contacts sent; not with --dry-run")
     request = ScoreRequest(
         output=args.output,
         fmt=args.format,
@@ -69,6 +79,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         # A re-drop continues an earlier run with its own mapping, unless the person asked for
         # something else on purpose (a mapping file, a scoring type): then they are told.
         continue_earlier=not (args.mapping or args.scoring_type),
+        wait_scores=args.wait_scores,
     )
     interactive = env.interactive and not args.yes and not args.json
     if interactive and not (args.sandbox or args.dry_run):
@@ -86,6 +97,12 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         for note in mapped.mapping.notes:
             say(env.stderr, note)
     changed = False
+    prepared = _all_sent(mapped, request, env) if interactive else None
+    if prepared is not None:
+        # Everything was sent already: nothing to review or confirm, the scores are what the
+        # person came back for (a different mapping now could not change what was sent).
+        say(env.stdout, _all_sent_line(prepared))
+        interactive = False
     if interactive:
         from csvscore.cli.render import describe_table
         from csvscore.cli.review import review_mapping
@@ -109,7 +126,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     if interactive:
         request.continue_earlier = False  # a person is here: ask first
     try:
-        prepared = prepare(mapped, request, env=env.environ)
+        prepared = prepared or prepare(mapped, request, env=env.environ)
     except EarlierRunError as exc:
         if not interactive or exc.earlier.mapping is None:
             raise
@@ -142,7 +159,9 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     finally:
         bar.close()
     if args.json:
-        json.dump(_summary_json(outcome), env.stdout, ensure_ascii=False, indent=2, default=str)
+        json.dump(
+            _summary_json(outcome, args), env.stdout, ensure_ascii=False, indent=2, default=str
+        )
         env.stdout.write("\n")
     else:
         width = terminal_width(env.stdout)
@@ -153,11 +172,41 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         )
         text = summary_lines(outcome.result.summary, out_style, width, [f for f in failures if f])
         print(text, file=env.stdout)
+        for line in score_lines(outcome, path.name):
+            say(env.stdout, line)
         for out in outcome.outputs:
             say(env.stdout, f"Result: {out}")
     if interactive and prepared.earlier is None:
         _offer_to_remember(mapped, outcome, changed, env)
     return outcome
+
+
+def _all_sent(mapped: MappedFile, request: ScoreRequest, env: Env) -> Prepared | None:
+    """The file prepared as a re-drop would continue it, when an earlier run sent all of it
+    (nothing left to send), else None (the review and the questions follow as usual)."""
+    from dataclasses import replace
+
+    from csvscore.pipeline import EarlierRunError, prepare, sent_before
+
+    if request.options.dry_run or request.options.new_run or request.options.retry_unconfirmed:
+        return None
+    if not sent_before(mapped, request, env=env.environ):
+        return None  # a first run: prepared once, after the review
+    try:
+        prepared = prepare(mapped, replace(request, continue_earlier=True), env=env.environ)
+    except EarlierRunError:
+        return None
+    plan = prepared.plan
+    return prepared if plan.done_rows and not plan.to_send else None
+
+
+def _all_sent_line(prepared: Prepared) -> str:
+    plan = prepared.plan
+    rows = f"{plan.done_rows} row{'s' if plan.done_rows != 1 else ''}"
+    return (
+        f"This file was sent already ({rows}); nothing is left to send, so nothing is charged. "
+        "Writing its result again."
+    )
 
 
 def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
@@ -241,6 +290,11 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
             if s.interrupted
             else s.stop_reason
         )
+        if not message and outcome.scores_pending:
+            message = (
+                f"{outcome.scores_pending} scores still to come; drop the same file again later "
+                "to add them"
+            )
         return DropOutcome(path, tuple(outcome.outputs), code, message)
 
     return run_drop(
@@ -254,18 +308,21 @@ def cmd_drop(args: argparse.Namespace, env: Env) -> int:
     )
 
 
-def _summary_json(outcome: ScoreOutcome) -> dict[str, Any]:
+def _summary_json(outcome: ScoreOutcome, args: argparse.Namespace) -> dict[str, Any]:
     from dataclasses import asdict
 
     s = asdict(outcome.result.summary)
     s["outputs"] = [str(p) for p in outcome.outputs]
     s["journal"] = str(outcome.journal) if outcome.journal else None
-    s["exit_code"] = int(exit_code_for(outcome.result))
+    s["exit_code"] = int(exit_code(outcome, args))
     s["notes_run"] = outcome.notes
+    scores = outcome.scores
+    s["scores"] = dict(scores.states(outcome.result.rows)) if scores is not None else None
+    s["scores_pending"] = outcome.scores_pending
     return s
 
 
-def _open(path: Path, env: Env) -> None:
+def open_result(path: Path, env: Env) -> None:
     from csvscore.cli.wrap import say
 
     try:

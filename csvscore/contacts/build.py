@@ -305,6 +305,64 @@ class TableContacts:
         return _build_contact(self.table.rows[row.index], self.plan, row.key)[0]
 
 
+@dataclass(frozen=True)
+class PhoneCell:
+    """One cell of a column mapped to a phone slot, and what became of it when sent.
+
+    ``slot`` is the slot the number filled (1 for ``phone`` .. 5), None when it was not sent in
+    a slot of its own (a number already sent from an earlier column of the row); ``e164`` is
+    the number sent (None: not sent, not a usable number); ``text`` is the cell as the file has
+    it, so a score can show the number the way the user knows it.
+    """
+
+    column: int
+    slot: int | None
+    e164: str | None
+    text: str
+
+
+class SentPhones:
+    """The phone columns of a file as its contacts are built: which column fills which slot,
+    and per row what each of those cells sent (the same rules as the contact builder)."""
+
+    def __init__(self, table: Table, mapping: Mapping) -> None:
+        self.table = table
+        self.plan = _build_plan(table, mapping, [])
+        self.columns: list[tuple[int, str]] = sorted(
+            (pc.index, pc.slot) for pc in self.plan.phones
+        )  # (column, slot name), in file order
+
+    def row(self, index: int) -> list[PhoneCell]:
+        """The row's non-empty phone cells, in the order the builder sends them."""
+        row = self.table.rows[index]
+        region = _region(row, self.plan)
+        sent: list[str] = []
+        cells = []
+        for pc in self.plan.phones:
+            raw = row[pc.index].strip()
+            if not raw:
+                continue
+            number = normalise_phone(raw, region).number
+            slot: int | None = PHONE_SLOTS.index(pc.slot) + 1
+            if number is None:
+                slot = None
+            elif number in sent:
+                slot = None  # sent once already, from an earlier column of this row
+            else:
+                sent.append(number)
+            cells.append(PhoneCell(pc.index, slot, number, raw))
+        return cells
+
+
+def _region(row: list[str], plan: _Plan) -> str:
+    """The region phones are read in: the row's country, else its company's, else US."""
+    for i in plan.countries:
+        country = row[i].strip()
+        if country:
+            return region_for_country(country)
+    return "US"
+
+
 def _prepare(
     table: Table, plan: _Plan, fingerprint: str, send_invalid: bool, keep_duplicates: bool
 ) -> list[PreparedRow]:
@@ -389,12 +447,7 @@ def _build_contact(
     phone_failures: list[tuple[str, str]] = []
     sent: list[str] = []
     us_count = 0
-    region = "US"
-    for i in plan.countries:
-        country = row[i].strip()
-        if country:
-            region = region_for_country(country)
-            break
+    region = _region(row, plan)
     for pc in plan.phones:
         raw = row[pc.index].strip()
         if not raw:

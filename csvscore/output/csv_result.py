@@ -15,6 +15,7 @@ from csvscore.output.destination import CSV_COMPANIONS
 from csvscore.output.report import (
     JOB_COLUMNS,
     MAPPING_COLUMNS,
+    RESULT_COLUMNS,
     SUMMARY_COLUMNS,
     job_rows,
     mapping_rows,
@@ -23,21 +24,35 @@ from csvscore.output.report import (
     status_cells,
     summary,
 )
+from csvscore.output.score_columns import call_list, score_cells, score_header
 from csvscore.read.table import Table
 from csvscore.results import CHECK_FIRST, TO_FIX, RunResult
+from csvscore.scores.run import RunScores
+
+CALL_LIST_KIND = "call-list"  # <stem>.call-list.csv, written only when the result has scores
 
 # CSV output: the Results file, plus one file per other sheet named "<stem>.<kind>.csv".
 CSV_ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the ANSI code page
 
 
 def csv_writers(
-    target: Path, table: Table, mapping: Mapping, result: RunResult
+    target: Path,
+    table: Table,
+    mapping: Mapping,
+    result: RunResult,
+    *,
+    scores: RunScores | None = None,
+    scores_hint: str = "",
 ) -> list[tuple[Path, Callable[[Path], None]]]:
     delimiter = ","
     if table.format == "csv" and table.delimiter in (",", ";", "\t", "|"):
         delimiter = table.delimiter
     header = result_header(table)
     row_results = results_by_index(table, result)
+    cut = len(RESULT_COLUMNS)
+    results_header = header
+    if scores is not None:  # as in the workbook: between the status and the export columns
+        results_header = [*header[:cut], *score_header(scores), *header[cut:]]
 
     def results_rows(only: frozenset[str] | None) -> Iterator[list[Any]]:
         source_rows = table.source_rows
@@ -45,7 +60,10 @@ def csv_writers(
             r = row_results[i]
             if only is not None and r.status not in only:
                 continue
-            yield [*(csv_value(v) for v in status_cells(r, source_rows[i])), *csv_row(row)]
+            status = [csv_value(v) for v in status_cells(r, source_rows[i])]
+            if scores is not None and only is None:
+                status += [csv_value(v) for v in score_cells(scores, r, str)]
+            yield [*status, *csv_row(row)]
 
     def small(rows: list[list[Any]]) -> Iterator[list[str]]:
         return ([csv_value(v) for v in row] for row in rows)
@@ -54,7 +72,12 @@ def csv_writers(
         "to-fix": (header, lambda: results_rows(frozenset(TO_FIX))),
         "check-first": (header, lambda: results_rows(frozenset(CHECK_FIRST))),
         "jobs": (JOB_COLUMNS, lambda: small(job_rows(result))),
-        "summary": (SUMMARY_COLUMNS, lambda: small(summary(table, mapping, result).pairs())),
+        "summary": (
+            SUMMARY_COLUMNS,
+            lambda: small(
+                summary(table, mapping, result, scores=scores, scores_hint=scores_hint).pairs()
+            ),
+        ),
         "mapping": (MAPPING_COLUMNS, lambda: small(mapping_rows(mapping))),
     }
 
@@ -63,10 +86,18 @@ def csv_writers(
     ) -> Callable[[Path], None]:
         return lambda tmp: _write_csv(tmp, head, rows(), delimiter)
 
-    writers = [(target, writer(header, lambda: results_rows(None)))]
+    writers = [(target, writer(results_header, lambda: results_rows(None)))]
     for kind in CSV_COMPANIONS:
         head, rows = sheets[kind]
         writers.append((target.with_name(f"{target.stem}.{kind}.csv"), writer(head, rows)))
+    if scores is not None:
+        calls = call_list(table, mapping, result.rows, scores, str)
+        writers.append(
+            (
+                target.with_name(f"{target.stem}.{CALL_LIST_KIND}.csv"),
+                writer(calls.header, lambda: small(calls.rows)),
+            )
+        )
     return writers
 
 

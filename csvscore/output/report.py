@@ -17,9 +17,11 @@ from typing import Any
 from csvscore import results as rs
 from csvscore.fields import FULL_NAME
 from csvscore.mapping.model import ColumnMapping, Mapping
+from csvscore.output.score_columns import ScoreSummary, score_summary
 from csvscore.output.style import STATUS_ORDER
 from csvscore.read.table import Table
 from csvscore.results import RowResult, RunResult
+from csvscore.scores.run import RunScores
 
 RESULT_COLUMNS = (
     "Source Row",
@@ -139,12 +141,18 @@ class Summary:
     stopped: str  # why the run stopped early, "" if it did not
     details: list[tuple[str, Any]]
     notes: list[tuple[str, str]] = field(default_factory=list)  # (kind, text)
+    scores: ScoreSummary | None = None  # the Scores block, when the result has scores
+    scores_hint: str = ""  # otherwise, one line on how to get them (none: say nothing)
 
     def pairs(self) -> list[list[Any]]:
         """Everything as rows of (item, value, what to do next), for a CSV Summary."""
         rows: list[list[Any]] = [["Result of", self.title, ""]]
         rows += [[STATUS_LABELS.get(s, s), n, advice] for s, n, advice in self.statuses]
         rows.append(["Rows in all", self.total_rows, ""])
+        if self.scores_hint:
+            rows.append(["Scores", self.scores_hint, ""])
+        if self.scores is not None:
+            rows += self.scores.pairs()
         rows += [[label, value, ""] for label, value in self.money]
         if self.stopped:
             rows.append(["Stopped early", self.stopped, ""])
@@ -154,7 +162,13 @@ class Summary:
 
 
 def summary(
-    table: Table, mapping: Mapping, result: RunResult, *, extra_notes: list[str] | None = None
+    table: Table,
+    mapping: Mapping,
+    result: RunResult,
+    *,
+    extra_notes: list[str] | None = None,
+    scores: RunScores | None = None,
+    scores_hint: str = "",
 ) -> Summary:
     s = result.summary
     counts = {
@@ -224,6 +238,8 @@ def summary(
         stopped=s.stop_reason,
         details=details,
         notes=notes,
+        scores=score_summary(result.rows, scores, When) if scores is not None else None,
+        scores_hint=scores_hint if scores is None else "",
     )
 
 

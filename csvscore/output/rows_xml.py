@@ -22,7 +22,8 @@ The XML is exactly what the OOXML spec asks of a ``<row>``: cells with an ``r`` 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +31,12 @@ from csvscore.output.cells import cut_for_excel
 
 # Excel allows 1,048,576 rows per sheet; one of them is the header.
 EXCEL_MAX_DATA_ROWS = 1_048_575
+# The cell style (xf index) of a date and time in these rows: the workbook reserves it as the
+# first style it registers (:mod:`csvscore.output.workbook`), so a row can name it before the
+# workbook exists.
+DATE_STYLE = 1
+CENTRED_STYLE = 2  # a short code (Call Priority) centred, so it does not run into its neighbours
+_EPOCH = datetime(1899, 12, 30)  # Excel's day 0 in the 1900 date system (with its leap bug)
 
 # Anything that needs more than copying the text: markup, control characters, lone surrogates.
 _NEEDS_WORK = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -69,14 +76,25 @@ def clean_text(text: str) -> str:
 class RowWriter:
     """Rows of one sheet, numbered from ``first_row``, written to ``path`` as they come."""
 
-    def __init__(self, path: Path, columns: int, first_row: int = 2) -> None:
+    def __init__(
+        self,
+        path: Path,
+        columns: int,
+        first_row: int = 2,
+        styles: Mapping[int, int] | None = None,
+    ) -> None:
         self.path = path
         self.letters = column_letters(columns)
         self.next_row = first_row
         self.rows = 0
+        # Cell styles by column (0-based), e.g. CENTRED_STYLE; the workbook reserves them.
+        self.styles = dict(styles or {})
         self._fh: IO[str] = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
     def write(self, values: Sequence[Any]) -> None:
+        if self.styles:
+            self._write_styled(values)
+            return
         r = self.next_row
         self.next_row += 1
         self.rows += 1
@@ -97,9 +115,44 @@ class RowWriter:
                 add(f'<c r="{letters[j]}{r}" t="inlineStr"><is><t {_KEEP}>{v}</t></is></c>')
             elif type(v) is int:
                 add(f'<c r="{letters[j]}{r}"><v>{v}</v></c>')
+            elif type(v) is datetime:  # a local, naive time: a real date in the cell
+                serial = (v - _EPOCH).total_seconds() / 86400
+                add(f'<c r="{letters[j]}{r}" s="{DATE_STYLE}"><v>{serial!r}</v></c>')
             else:  # anything else is shown as its text
                 text = clean_text(str(v))
                 add(f'<c r="{letters[j]}{r}" t="inlineStr"><is><t {_KEEP}>{text}</t></is></c>')
+        add("</row>")
+        self._fh.write("".join(parts))
+
+    def _write_styled(self, values: Sequence[Any]) -> None:
+        """:meth:`write` for a sheet with styled columns (the score block, the Call List)."""
+        r = self.next_row
+        self.next_row += 1
+        self.rows += 1
+        letters, styles = self.letters, self.styles
+        texts = [v for v in values if type(v) is str]
+        joined = "\n".join(texts)
+        careful = len(joined) > _SHORT or _NEEDS_WORK.search(joined) is not None
+        parts = [f'<row r="{r}">']
+        add = parts.append
+        for j, v in enumerate(values):
+            if v is None or v == "":
+                continue
+            style = styles.get(j)
+            attr = "" if style is None else f' s="{style}"'
+            if type(v) is int:
+                add(f'<c r="{letters[j]}{r}"{attr}><v>{v}</v></c>')
+            elif type(v) is datetime:
+                serial = (v - _EPOCH).total_seconds() / 86400
+                add(f'<c r="{letters[j]}{r}" s="{DATE_STYLE}"><v>{serial!r}</v></c>')
+            else:
+                if type(v) is not str:
+                    v = clean_text(str(v))
+                elif careful:
+                    v = clean_text(v)
+                if v:
+                    cell = f'<c r="{letters[j]}{r}"{attr} t="inlineStr">'
+                    add(f"{cell}<is><t {_KEEP}>{v}</t></is></c>")
         add("</row>")
         self._fh.write("".join(parts))
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from csvscore import results as rs
+from csvscore.scores import match as sm
 
 # (fill, text) per status: Excel's own "Good / Neutral / Bad" palette where it fits, so the
 # workbook reads like any other; a cool grey-blue for "may have been charged, wait".
@@ -34,6 +35,34 @@ STATUS_ORDER = (
     rs.NOT_SENT,
     rs.UNCONFIRMED,
 )
+
+# Score states: green for a score, the calm "wait" blue for pending, amber for the ones that need
+# a question to TitanX, red for a score that may be someone else's, grey for rows never scored.
+SCORE_STATE_COLOURS: dict[str, tuple[str, str]] = {
+    sm.SCORED: ("#C6EFCE", "#006100"),
+    sm.PENDING: ("#DDEBF7", "#1F4E78"),
+    sm.NO_RESULT: ("#FFEB9C", "#9C5700"),
+    sm.NOT_ENRICHED: ("#FFEB9C", "#9C5700"),
+    sm.MISMATCH: ("#FFC7CE", "#9C0006"),
+    sm.NOT_SENT: ("#EDEDED", "#404040"),
+}
+SCORE_STATE_ORDER = (
+    sm.SCORED,
+    sm.PENDING,
+    sm.MISMATCH,
+    sm.NO_RESULT,
+    sm.NOT_ENRICHED,
+    sm.NOT_SENT,
+)
+# Call Priority (mappings/statuses.yaml): call first in green, fading to amber, a dial tree in
+# grey, do-not-call in red. A lead or phone status is coloured as its priority.
+PRIORITY_COLOURS: dict[int, tuple[str, str]] = {
+    1: ("#C6EFCE", "#006100"),
+    2: ("#E2EFDA", "#375623"),
+    3: ("#FFEB9C", "#9C5700"),
+    4: ("#EDEDED", "#404040"),
+    9: ("#FFC7CE", "#9C0006"),
+}
 
 CREDITS_FORMAT = "#,##0.00##"  # at least two decimals, up to four (0.05, 1.30, 0.0125)
 COUNT_FORMAT = "#,##0"

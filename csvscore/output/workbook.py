@@ -51,6 +51,7 @@ from csvscore.output.report import (
     FROZEN_COLUMNS,
     JOB_COLUMNS,
     MAPPING_COLUMNS,
+    RESULT_COLUMNS,
     STATUS_COLUMN,
     STATUS_LABELS,
     Percent,
@@ -64,9 +65,28 @@ from csvscore.output.report import (
     results_by_index,
     summary,
 )
-from csvscore.output.rows_xml import EXCEL_MAX_DATA_ROWS, RowWriter, cell_text, column_letters
+from csvscore.output.rows_xml import (
+    CENTRED_STYLE,
+    DATE_STYLE,
+    EXCEL_MAX_DATA_ROWS,
+    RowWriter,
+    cell_text,
+    column_letters,
+)
+from csvscore.output.score_columns import (
+    CALL_LIST_SHEET,
+    SCORE_LABELS,
+    CallList,
+    ScoreSummary,
+    call_list,
+    call_list_lines,
+    lead_text,
+    score_cells,
+    score_header,
+)
 from csvscore.read.table import Table
 from csvscore.results import CHECK_FIRST, TO_FIX, RowResult, RunResult
+from csvscore.scores.run import RunScores
 
 RESULTS_SHEET = "Results"
 TO_FIX_SHEET = "To fix"  # rows a person can fix and send again: skipped, rejected
@@ -103,6 +123,8 @@ def write_result(
     *,
     fmt: str = "xlsx",
     max_rows_per_sheet: int = EXCEL_MAX_DATA_ROWS,
+    scores: RunScores | None = None,
+    scores_hint: str = "",
 ) -> list[Path]:
     """Write the result of a run and return the files written (the main one first).
 
@@ -118,6 +140,11 @@ def write_result(
     other is kept with ``.<fmt>`` appended. ``max_rows_per_sheet`` (tests use small values) is
     the number of data rows per row sheet before the next one starts.
 
+    ``scores`` adds the score columns to the Results, a Call List sheet (``<stem>.call-list.csv``)
+    and the score counts to the Summary (:mod:`csvscore.output.score_columns`); without them the
+    result is as it was before scores existed, plus ``scores_hint`` as one Summary line when
+    given (how to get scores).
+
     Raises :class:`~csvscore.errors.UsageError` for an unknown format,
     :class:`~csvscore.errors.OutputError` when a file cannot be written (missing folder, no
     permission, file open in Excel) or would overwrite the input. Nothing is left behind on
@@ -129,12 +156,16 @@ def write_result(
     target = with_format_suffix(Path(path), fmt)
     writers: list[tuple[Path, Callable[[Path], None]]]
     if fmt == "xlsx":
+        extras = _Extras(scores, scores_hint)
         writers = [
-            (target, lambda tmp: _write_xlsx(tmp, table, mapping, result, max_rows_per_sheet))
+            (
+                target,
+                lambda tmp: _write_xlsx(tmp, table, mapping, result, max_rows_per_sheet, extras),
+            )
         ]
     else:  # CSV files are written after the run (a live result is waited for)
         done = result if isinstance(result, RunResult) else result.final()
-        writers = csv_writers(target, table, mapping, done)
+        writers = csv_writers(target, table, mapping, done, scores=scores, scores_hint=scores_hint)
     return _write_atomically(writers, table.path)
 
 
@@ -147,10 +178,16 @@ class _Series:
 
     title: str
     folder: Path
-    columns: int
+    header: list[str]
     limit: int
     warning: str = ""
     parts: list[RowWriter] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+    styles: dict[int, int] = field(default_factory=dict)  # cell styles by column (rows_xml)
+
+    @property
+    def columns(self) -> int:
+        return len(self.header)
 
     @property
     def top(self) -> int:  # the header's 0-based row: under the warning line, if any
@@ -160,7 +197,9 @@ class _Series:
         if not self.parts or self.parts[-1].rows == self.limit:
             n = len(self.parts) + 1
             path = self.folder / f"{self.title.replace(' ', '_')}-{n}.xml"
-            self.parts.append(RowWriter(path, self.columns, first_row=self.top + 2))
+            self.parts.append(
+                RowWriter(path, self.columns, first_row=self.top + 2, styles=self.styles)
+            )
         self.parts[-1].write(values)
 
     def close(self) -> None:
@@ -174,16 +213,39 @@ class _Series:
         return list(zip(names, self.parts, strict=True))
 
 
+@dataclass
+class _Extras:
+    """What a result shows about scores (none: the result as before scores existed)."""
+
+    scores: RunScores | None = None
+    hint: str = ""  # one Summary line on how to get scores
+
+
 def _write_xlsx(
-    tmp: Path, table: Table, mapping: Mapping, result: RunResult | LiveResult, max_rows: int
+    tmp: Path,
+    table: Table,
+    mapping: Mapping,
+    result: RunResult | LiveResult,
+    max_rows: int,
+    extras: _Extras | None = None,
 ) -> None:
+    extras = extras or _Extras()
+    scores = extras.scores
     header = result_header(table)
     with tempfile.TemporaryDirectory(prefix="csvscore-") as folder:
         work = Path(folder)
+        results_header = header
+        if scores is not None:  # the score block goes between the status and the export columns
+            cut = len(RESULT_COLUMNS)
+            results_header = [*header[:cut], *score_header(scores), *header[cut:]]
+        # Lead status and Call Priority are short codes: centred, they stay apart from the
+        # batch number and the phone number beside them.
+        start = len(RESULT_COLUMNS)
+        priority = {start: CENTRED_STYLE, start + 1: CENTRED_STYLE} if scores is not None else {}
         series = [
-            _Series(RESULTS_SHEET, work, len(header), max_rows),
-            _Series(TO_FIX_SHEET, work, len(header), max_rows),
-            _Series(CHECK_SHEET, work, len(header), max_rows, warning=CHECK_WARNING),
+            _Series(RESULTS_SHEET, work, results_header, max_rows, styles=priority),
+            _Series(TO_FIX_SHEET, work, header, max_rows),
+            _Series(CHECK_SHEET, work, header, max_rows, warning=CHECK_WARNING),
         ]
         results, to_fix, check = series
         if isinstance(result, RunResult):
@@ -191,25 +253,63 @@ def _write_xlsx(
         else:
             row_results = result.row_results()
         sample: list[list[Any]] = []
+        results_sample: list[list[Any]] = sample
         source_rows = table.source_rows
         fixable, unknown = frozenset(TO_FIX), frozenset(CHECK_FIRST)
         try:
-            # The hot loop: one input row per pass, serialised once, written up to twice.
-            for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
-                values = [source_rows[i], r.status, r.reason, r.note, r.job_id, r.batch, *row]
-                results.write(values)
-                if r.status in fixable:
-                    to_fix.write(values)
-                elif r.status in unknown:
-                    check.write(values)
-                if i < style.WIDTH_SAMPLE_ROWS:
-                    sample.append(values)
+            if scores is None:
+                # The hot loop: one input row per pass, serialised once, written up to twice.
+                for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
+                    values = [source_rows[i], r.status, r.reason, r.note, r.job_id, r.batch, *row]
+                    results.write(values)
+                    if r.status in fixable:
+                        to_fix.write(values)
+                    elif r.status in unknown:
+                        check.write(values)
+                    if i < style.WIDTH_SAMPLE_ROWS:
+                        sample.append(values)
+            else:
+                results_sample = []
+                for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
+                    status = [source_rows[i], r.status, r.reason, r.note, r.job_id, r.batch]
+                    scored = [*status, *score_cells(scores, r, local_time), *row]
+                    results.write(scored)
+                    if r.status in fixable:
+                        to_fix.write([*status, *row])
+                    elif r.status in unknown:
+                        check.write([*status, *row])
+                    if i < style.WIDTH_SAMPLE_ROWS:
+                        sample.append([*status, *row])
+                        results_sample.append(scored)
         finally:
             for s in series:
                 s.close()
         final = result if isinstance(result, RunResult) else result.final()
+        results.widths = style.column_widths(results_header, results_sample)
+        for s in (to_fix, check):
+            s.widths = style.column_widths(header, sample)
+        calls = None
+        if scores is not None:
+            calls = call_list(table, mapping, final.rows, scores, local_time)
+            listed = _Series(
+                CALL_LIST_SHEET,
+                work,
+                calls.header,
+                max_rows,
+                styles={
+                    calls.priority_column: CENTRED_STYLE,
+                    calls.status_columns[0]: CENTRED_STYLE,
+                },
+            )
+            try:
+                for values in calls.rows:
+                    listed.write(values)
+            finally:
+                listed.close()
+            listed.widths = style.column_widths(calls.header, calls.rows[: style.WIDTH_SAMPLE_ROWS])
+            series.insert(1, listed)
         shell = work / "shell.xlsx"
-        splices = _build_shell(shell, table, mapping, final, series, header, sample)
+        splices = _build_shell(shell, table, mapping, final, series, extras, calls)
         _splice(shell, splices, tmp)
 
 
@@ -226,8 +326,8 @@ def _build_shell(
     mapping: Mapping,
     result: RunResult,
     series: list[_Series],
-    header: list[str],
-    sample: list[list[Any]],
+    extras: _Extras,
+    calls: CallList | None,
 ) -> dict[str, _Splice]:
     """Every sheet but the row sheets' data rows, with xlsxwriter; where those rows go."""
     import xlsxwriter
@@ -236,7 +336,7 @@ def _build_shell(
     fmt = _Formats(wb)
     sheet_index = 0
     splices: dict[str, _Splice] = {}
-    overview = summary(table, mapping, result)
+    overview = summary(table, mapping, result, scores=extras.scores, scores_hint=extras.hint)
 
     def add(title: str) -> Any:
         nonlocal sheet_index
@@ -244,13 +344,16 @@ def _build_shell(
         return wb.add_worksheet(title)
 
     summary_ws = add("Summary")
-    widths = style.column_widths(header, sample)
-    letters = column_letters(len(header))
     for s in series:
+        letters = column_letters(s.columns)
         for title, part in s.sheets():
             ws = add(title)
             rows = part.rows if part else 0
-            _row_sheet(ws, fmt, s, header, widths, rows)
+            _row_sheet(ws, fmt, s, rows)
+            if s.title == RESULTS_SHEET and extras.scores is not None:
+                _score_colours(ws, fmt, s, rows, extras.scores)
+            elif s.title == CALL_LIST_SHEET and calls is not None and extras.scores is not None:
+                _call_list_colours(ws, fmt, rows, calls, extras.scores)
             if part is not None:
                 splices[f"xl/worksheets/sheet{sheet_index}.xml"] = _Splice(
                     part, s.top + 1 + rows, letters[-1]
@@ -267,6 +370,13 @@ def _build_shell(
 
 class _Formats:
     def __init__(self, wb: Any) -> None:
+        # The streamed rows name their date cells' style by number (rows_xml.DATE_STYLE), so it
+        # is registered before any other: xlsxwriter numbers styles in the order first used.
+        self.row_when = wb.add_format({"num_format": style.DATETIME_FORMAT})
+        self.row_centred = wb.add_format({"align": "center"})
+        reserved = (self.row_when._get_xf_index(), self.row_centred._get_xf_index())
+        if reserved != (DATE_STYLE, CENTRED_STYLE):  # xlsxwriter changed how it numbers styles
+            raise RuntimeError("the row sheets' cell styles are not where the rows expect them")
         self.bold = wb.add_format({"bold": True})
         self.header = wb.add_format({"bold": True, "bottom": 1, "text_wrap": False})
         self.title = wb.add_format({"bold": True, "font_size": 14})
@@ -282,6 +392,14 @@ class _Formats:
         self.status = {
             s: wb.add_format({"bg_color": fill, "font_color": ink, "valign": "top"})
             for s, (fill, ink) in style.STATUS_COLOURS.items()
+        }
+        self.score_state = {
+            s: wb.add_format({"bg_color": fill, "font_color": ink, "valign": "top"})
+            for s, (fill, ink) in style.SCORE_STATE_COLOURS.items()
+        }
+        self.priority = {
+            p: wb.add_format({"bg_color": fill, "font_color": ink, "valign": "top"})
+            for p, (fill, ink) in style.PRIORITY_COLOURS.items()
         }
 
 
@@ -311,10 +429,8 @@ def _print_setup(ws: Any, header_row: int, *, one_page: bool = False) -> None:
         ws.repeat_rows(header_row)
 
 
-def _row_sheet(
-    ws: Any, fmt: _Formats, s: _Series, header: list[str], widths: list[int], rows: int
-) -> None:
-    top = s.top
+def _row_sheet(ws: Any, fmt: _Formats, s: _Series, rows: int) -> None:
+    header, widths, top = s.header, s.widths, s.top
     if s.warning:
         ws.write_string(
             0, 0, s.warning if rows else NOTHING_TO_CHECK, fmt.warning if rows else fmt.calm
@@ -323,9 +439,10 @@ def _row_sheet(
         ws.write_string(top, j, cell_text(text), fmt.header)
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
+    # Three columns stay in view: Source Row, Status, Reason; on the Call List, name and number.
     ws.freeze_panes(top + 1, FROZEN_COLUMNS)
     ws.autofilter(top, 0, top + max(rows, 1), len(header) - 1)
-    if rows:
+    if rows and s.title != CALL_LIST_SHEET:
         first, last = top + 1, top + rows
         for status, status_fmt in fmt.status.items():
             ws.conditional_format(
@@ -423,11 +540,18 @@ def _summary_sheet(wb: Any, ws: Any, fmt: _Formats, s: Summary) -> None:
     row += 1
     ws.write_string(row, 0, "Rows in all", fmt.bold)
     ws.write_number(row, 1, s.total_rows, fmt.count)
+    if s.scores_hint:
+        row += 1
+        ws.write_string(row, 0, "Scores", fmt.plain)
+        ws.merge_range(row, 1, row, 2, cell_text(s.scores_hint), fmt.text)
+        _fit_row(ws, row, [(s.scores_hint, both)])
     if s.stopped:
         row += 2
         ws.write_string(row, 0, "Stopped early", fmt.warning)
         ws.merge_range(row, 1, row, 2, cell_text(s.stopped), fmt.text)
         _fit_row(ws, row, [(s.stopped, both)])
+    if s.scores is not None:
+        row = _scores_block(ws, fmt, s.scores, row + 2, widths)
     row += 2
     ws.write_string(row, 0, "What it cost", fmt.section)
     for label, value in s.money:
@@ -460,6 +584,60 @@ def _summary_sheet(wb: Any, ws: Any, fmt: _Formats, s: Summary) -> None:
     _print_setup(ws, 0, one_page=True)
 
 
+def _scores_block(ws: Any, fmt: _Formats, s: ScoreSummary, row: int, widths: Sequence[int]) -> int:
+    """The Summary's Scores: rows per score state and per lead status, the Call List; the last
+    row written."""
+    both = widths[1] + widths[2]
+    ws.write_string(row, 0, "Scores", fmt.section)
+    ws.write_string(row, 1, "Rows", fmt.bold)
+    ws.write_string(row, 2, "What to do next", fmt.bold)
+    for state, n, advice in s.states:
+        row += 1
+        label = SCORE_LABELS.get(state, state)
+        ws.write_string(row, 0, label, fmt.score_state.get(state, fmt.plain))
+        ws.write_number(row, 1, n, fmt.count)
+        ws.write_string(row, 2, cell_text(advice), fmt.text)
+        _fit_row(ws, row, [(advice, widths[2])])
+    if s.leads:
+        row += 2
+        ws.write_string(row, 0, "TitanX lead status", fmt.bold)
+        ws.write_string(row, 1, "Rows", fmt.bold)
+        ws.write_string(row, 2, "What it means", fmt.bold)
+        for status, n, priority, meaning in s.leads:
+            row += 1
+            cell_format = (
+                fmt.priority.get(priority, fmt.plain) if isinstance(priority, int) else fmt.plain
+            )
+            ws.write_string(row, 0, cell_text(status), cell_format)
+            ws.write_number(row, 1, n, fmt.count)
+            text = lead_text(priority, meaning)
+            ws.write_string(row, 2, cell_text(text), fmt.text)
+            _fit_row(ws, row, [(text, widths[2])])
+    row += 2
+    for label, n, text in call_list_lines(s):
+        ws.write_string(row, 0, label, fmt.bold)
+        ws.write_number(row, 1, n, fmt.count)
+        ws.write_string(row, 2, cell_text(text), fmt.text)
+        _fit_row(ws, row, [(text, widths[2])])
+        row += 1
+    for label, value in s.details:
+        ws.write_string(row, 0, label, fmt.plain)
+        if isinstance(value, str) and not isinstance(value, When):
+            # Written as a string: an address is a fact here, not a link to follow.
+            ws.merge_range(row, 1, row, 2, "", fmt.plain)
+            ws.write_string(row, 1, cell_text(value), fmt.plain)
+        else:
+            _write(ws, fmt, row, 1, value)
+        row += 1
+    row -= 1
+    if s.problem:
+        row += 1
+        ws.write_string(row, 0, "Scores not updated", fmt.warning)
+        ws.merge_range(row, 1, row, 2, cell_text(s.problem), fmt.text)
+        _fit_row(ws, row, [(s.problem, both)])
+    return row
+
+
 def _status_chart(wb: Any, ws: Any, s: Summary, first: int, last: int) -> None:
     """A native bar chart of the rows per status, each bar in its status colour."""
     chart = wb.add_chart({"type": "bar"})
@@ -482,6 +660,57 @@ def _status_chart(wb: Any, ws: Any, s: Summary, first: int, last: int) -> None:
     chart.set_x_axis({"major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
     chart.set_size({"width": 420, "height": 40 + 34 * len(s.statuses) + 60})
     ws.insert_chart(first - 1, 3, chart, {"x_offset": 12})
+
+
+# -- the score colours ---------------------------------------------------------------------
+
+
+def _cell_rule(value: Any, cell_format: Any) -> dict[str, Any]:
+    shown = f'"{value.replace(chr(34), chr(34) * 2)}"' if isinstance(value, str) else value
+    return {"type": "cell", "criteria": "==", "value": shown, "format": cell_format}
+
+
+def _status_rules(
+    ws: Any, fmt: _Formats, first: int, last: int, columns: Sequence[int], scores: RunScores
+) -> None:
+    """Lead and phone statuses in their priority's colour (the statuses the data file lists)."""
+    p = scores.priorities
+    rules = [
+        (status, fmt.priority[p.priority(status) or 0])
+        for status in p.listed()
+        if (p.priority(status) or 0) in fmt.priority
+    ]
+    for column in columns:
+        for status, cell_format in rules:
+            ws.conditional_format(first, column, last, column, _cell_rule(status, cell_format))
+
+
+def _priority_rules(ws: Any, fmt: _Formats, first: int, last: int, column: int) -> None:
+    for priority, cell_format in fmt.priority.items():
+        ws.conditional_format(first, column, last, column, _cell_rule(priority, cell_format))
+
+
+def _score_colours(ws: Any, fmt: _Formats, s: _Series, rows: int, scores: RunScores) -> None:
+    """The Results' score block: state, priority and statuses in their colours."""
+    if not rows:
+        return
+    first, last = s.top + 1, s.top + rows
+    start = len(RESULT_COLUMNS)  # the score block follows the status columns
+    phones = len(scores.phone_columns)
+    _priority_rules(ws, fmt, first, last, start + 1)
+    _status_rules(ws, fmt, first, last, [start, *range(start + 4, start + 4 + phones)], scores)
+    state = start + 4 + phones
+    for name, cell_format in fmt.score_state.items():
+        ws.conditional_format(first, state, last, state, _cell_rule(name, cell_format))
+
+
+def _call_list_colours(
+    ws: Any, fmt: _Formats, rows: int, calls: CallList, scores: RunScores
+) -> None:
+    if not rows:
+        return
+    _priority_rules(ws, fmt, 1, rows, calls.priority_column)
+    _status_rules(ws, fmt, 1, rows, calls.status_columns, scores)
 
 
 # -- the splice and the file -----------------------------------------------------------------

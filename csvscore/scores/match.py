@@ -115,6 +115,12 @@ class ScoreRecord:
     job_id: str | None = None
 
 
+def not_scored_note(status: str) -> str:
+    """The Score Note of a row TitanX did not accept (rejected rows were sent, but not scored:
+    the state is ``not sent`` as for the others, the note says which it was)."""
+    return f"not scored (TitanX Status: {status})"
+
+
 def _iso(ms: int | None) -> str | None:
     if ms is None:
         return None
@@ -290,7 +296,7 @@ def match_scores(
                     row_index=row.row_index,
                     key=row.key,
                     state=NOT_SENT,
-                    note=f"not sent to TitanX ({row.status})",
+                    note=not_scored_note(row.status),
                 )
             )
             continue

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 UNKNOWN = "?"
+# The priority statuses.yaml gives a number nobody should dial ("needs attention / bad"): a row
+# whose best status has it is left off the Call List (it stays on Results).
+DO_NOT_CALL = 9
 
 
 def normalise_status(status: str) -> str:
@@ -25,6 +28,7 @@ class Priorities:
 
     by_status: Mapping[str, int]  # normalised status or alias -> priority
     canonical: Mapping[str, str]  # normalised status or alias -> the status as listed
+    meanings: Mapping[str, str] = field(default_factory=dict)  # status as listed -> meaning
 
     def priority(self, status: str | None) -> int | None:
         """The priority of ``status``; None when it is empty or not in the data file."""
@@ -49,6 +53,17 @@ class Priorities:
             na in self.canonical and self.canonical.get(na) == self.canonical.get(nb)
         )
 
+    def meaning(self, status: str | None) -> str:
+        """What ``status`` means, from the data file ("" when it is not listed)."""
+        if not status:
+            return ""
+        listed = self.canonical.get(normalise_status(status))
+        return self.meanings.get(listed, "") if listed else ""
+
+    def listed(self) -> list[str]:
+        """Every status as the data file lists it (aliases not included), in its order."""
+        return list(dict.fromkeys(self.canonical.values()))
+
     def best(self, statuses: Iterable[str | None]) -> str | None:
         """The status with the lowest priority number; unknown ones only when nothing is known."""
         ranked = [(self.priority(s), i, s) for i, s in enumerate(statuses) if s and s.strip()]
@@ -64,6 +79,7 @@ def priorities_from(data: Any, source: str = "statuses data") -> Priorities:
         raise ValueError(f"{source}: expected a mapping with a 'statuses' list")
     by_status: dict[str, int] = {}
     canonical: dict[str, str] = {}
+    meanings: dict[str, str] = {}
     for i, entry in enumerate(data["statuses"], 1):
         if not isinstance(entry, dict) or not isinstance(entry.get("status"), str):
             raise ValueError(f"{source}: entry {i} needs a 'status' string")
@@ -79,7 +95,9 @@ def priorities_from(data: Any, source: str = "statuses data") -> Priorities:
                 raise ValueError(f"{source}: {name!r} is listed twice with different priorities")
             by_status[key] = priority
             canonical[key] = entry["status"]
-    return Priorities(by_status, canonical)
+        if isinstance(entry.get("meaning"), str):
+            meanings[entry["status"]] = entry["meaning"]
+    return Priorities(by_status, canonical, meanings)
 
 
 def load_priorities(path: Path | None = None) -> Priorities:

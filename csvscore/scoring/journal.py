@@ -36,9 +36,17 @@ from pathlib import Path
 from typing import Any
 
 from csvscore.errors import StateError
+from csvscore.scores.match import (
+    MISMATCH,
+    NO_RESULT,
+    NOT_ENRICHED,
+    PENDING,
+    SCORED,
+    ScoreRecord,
+)
 from csvscore.scoring import ledger as lg
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: the scores table (issue 11)
 
 # Batch states
 PLANNED = "planned"  # rows chosen, nothing sent
@@ -84,6 +92,39 @@ CREATE TABLE IF NOT EXISTS held (    -- rows the ledger held back at send time
     PRIMARY KEY (run_key, row_index)
 );
 """
+# The scores fetched from the receiver, per run and row (version 3; an older journal gets the
+# table when opened). The receiver purges scores after its retention period; the journal keeps
+# them, so the workbook can always be rebuilt with them.
+_SCORES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scores (
+    run_key TEXT NOT NULL,
+    row_index INTEGER NOT NULL,
+    key TEXT NOT NULL,                  -- customerContactId sent for the row
+    state TEXT NOT NULL,                -- scored, pending, no result, not enriched, mismatch...
+    lead_status TEXT,                   -- raw, as TitanX sent it
+    call_priority TEXT,                 -- "1".."9", "?" (unknown status), NULL (no score)
+    best_phone TEXT,
+    best_phone_e164 TEXT,
+    best_phone_column TEXT,
+    phone_statuses TEXT NOT NULL DEFAULT '{}',  -- JSON: source column -> status
+    scored_at TEXT,                     -- the event's time, ISO 8601 UTC
+    note TEXT NOT NULL DEFAULT '',
+    match_method TEXT,                  -- key+job | key
+    event_id TEXT,
+    job_id TEXT,
+    receiver TEXT NOT NULL DEFAULT '',  -- the receiver's URL (never a token)
+    fetched_at TEXT NOT NULL,           -- when this record was fetched (ISO 8601 UTC)
+    PRIMARY KEY (run_key, row_index)
+);
+"""
+_SCORE_FIELDS = (
+    "key, state, lead_status, call_priority, best_phone, best_phone_e164, best_phone_column, "
+    "phone_statuses, scored_at, note, match_method, event_id, job_id"
+)
+# How final a score state is. A kept record is never replaced by a less final one: a score by
+# "nothing came" or "still waiting", a finished job's "no result" by "still waiting" (the
+# receiver purges old scores and jobs; the journal keeps what it learnt).
+_FINALITY = {PENDING: 0, NO_RESULT: 1, NOT_ENRICHED: 1, SCORED: 2, MISMATCH: 2}
 _BATCH_COLUMNS = (
     "run_key, batch, state, row_indexes, attempts, sent_at, answered_at, job_id, response, "
     "message, session"
@@ -274,6 +315,7 @@ class Journal:
             first = c.execute("SELECT input_fingerprint FROM runs ORDER BY created_at").fetchone()
             journal_id = f"legacy:{first[0]}" if first else uuid.uuid4().hex
             c.execute("INSERT INTO meta VALUES ('journal_id', ?)", (journal_id,))
+        c.executescript(_SCORES_SCHEMA)  # version 3
         c.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     def _meta(self, key: str) -> str:
@@ -628,6 +670,79 @@ class Journal:
             ),
         )
 
+    # -- scores -----------------------------------------------------------------------------
+
+    def scores(self, run_key: str) -> dict[int, ScoreRecord]:
+        """The scores kept for a run's rows, by row index."""
+        rows = self._read(
+            f"SELECT row_index, {_SCORE_FIELDS} FROM scores WHERE run_key = ?", (run_key,)
+        )
+        return {int(r[0]): _score(r) for r in rows}
+
+    def save_scores(
+        self, run_key: str, records: list[ScoreRecord], *, fetched_at: str, receiver: str
+    ) -> dict[int, ScoreRecord]:
+        """Keep what was fetched; return every record the run now has, by row index.
+
+        A record is written only when it differs from the one kept (so fetching again when
+        nothing new arrived changes nothing, not even the time it was fetched), and never over
+        a more final one (a score over "pending", "no result" over "pending"): a receiver purges
+        old scores and jobs, the journal does not.
+        """
+        with self._tx() as c:
+            kept = {
+                int(r[0]): _score(r)
+                for r in c.execute(
+                    f"SELECT row_index, {_SCORE_FIELDS} FROM scores WHERE run_key = ?", (run_key,)
+                )
+            }
+            changed = []
+            for record in records:
+                old = kept.get(record.row_index)
+                if old == record:
+                    continue
+                if old is not None and _FINALITY.get(record.state, 0) < _FINALITY.get(old.state, 0):
+                    continue
+                changed.append(record)
+                kept[record.row_index] = record
+            c.executemany(
+                "INSERT OR REPLACE INTO scores VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_key,
+                        r.row_index,
+                        r.key,
+                        r.state,
+                        r.lead_status,
+                        None if r.call_priority is None else str(r.call_priority),
+                        r.best_phone,
+                        r.best_phone_e164,
+                        r.best_phone_column,
+                        json.dumps(dict(r.phone_statuses), ensure_ascii=False),
+                        r.scored_at,
+                        r.note,
+                        r.match_method,
+                        r.event_id,
+                        r.job_id,
+                        receiver,
+                        fetched_at,
+                    )
+                    for r in changed
+                ],
+            )
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                (f"scores_checked:{run_key}", f"{fetched_at} {receiver}"),
+            )
+        return kept
+
+    def scores_checked(self, run_key: str) -> tuple[str, str]:
+        """(when, receiver URL) the run's scores were last fetched; ("", "") if never."""
+        value = self._meta(f"scores_checked:{run_key}")
+        when, _, receiver = value.partition(" ")
+        return when, receiver
+
     # -- reconciliation ---------------------------------------------------------------------
 
     def claimed_jobs(self) -> set[str]:
@@ -665,4 +780,46 @@ def _batch(row: tuple[Any, ...]) -> BatchRecord:
         response=json.loads(resp) if resp else None,
         message=msg,
         session=ses,
+    )
+
+
+def _score(row: tuple[Any, ...]) -> ScoreRecord:
+    (
+        index,
+        key,
+        state,
+        lead,
+        priority,
+        best,
+        e164,
+        column,
+        phones,
+        at,
+        note,
+        method,
+        event,
+        job,
+    ) = row
+    shown: int | str | None = priority
+    if isinstance(priority, str) and priority.isdigit():
+        shown = int(priority)
+    try:
+        statuses = json.loads(phones) if phones else {}
+    except ValueError:
+        statuses = {}
+    return ScoreRecord(
+        row_index=int(index),
+        key=key,
+        state=state,
+        lead_status=lead,
+        call_priority=shown,
+        best_phone=best,
+        best_phone_e164=e164,
+        best_phone_column=column,
+        phone_statuses=statuses if isinstance(statuses, dict) else {},
+        scored_at=at,
+        note=note,
+        match_method=method,
+        event_id=event,
+        job_id=job,
     )
