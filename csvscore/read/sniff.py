@@ -13,7 +13,6 @@ import codecs
 import csv
 import io
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,17 +109,13 @@ def ole_has_stream(path: Path, stream: str) -> bool:
     return False
 
 
-def zip_kind(path: Path) -> str:
+def zip_kind(names: set[str], mimetype: str) -> str:
     """Say what a ZIP container holds: "xlsx", "xlsb", "ods", or a description of what else.
 
-    Workbook kinds are returned bare; anything else is returned as a phrase such as
-    "a Word document" for the caller's error message.
+    ``names`` are its part names (normalised: lower case, forward slashes) and ``mimetype`` the
+    start of its ``mimetype`` part. Workbook kinds are returned bare; anything else is returned
+    as a phrase such as "a Word document" for the caller's error message.
     """
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
-        mimetype = ""
-        if "mimetype" in names:
-            mimetype = archive.read("mimetype")[:200].decode("ascii", "replace")
     if "xl/workbook.xml" in names:
         return "xlsx"
     if "xl/workbook.bin" in names:
@@ -131,7 +126,7 @@ def zip_kind(path: Path) -> str:
         return "a Word document"
     if "ppt/presentation.xml" in names:
         return "a PowerPoint presentation"
-    if any(name.startswith("Index/") and name.endswith(".iwa") for name in names):
+    if any(name.startswith("index/") and name.endswith(".iwa") for name in names):
         return "an Apple Numbers file (export it from Numbers as CSV or Excel first)"
     if "content.xml" in names:
         return "an OpenDocument file that is not a spreadsheet"
