@@ -65,9 +65,14 @@ def over_cells(name: str, what: str, rows: int, columns: int, limits: ReadLimits
 
 
 def off_grid(name: str, what: str, row: int, column: int) -> str:
-    """The refusal for a cell past XFD1048576 (0-based ``row`` and ``column``)."""
+    """The refusal for a sheet reaching past XFD1048576 (0-based last ``row`` and ``column``)."""
+    past = []
+    if column >= EXCEL_COLUMNS:
+        past.append(f"column {column_letters(column)}")
+    if row >= EXCEL_ROWS:
+        past.append(f"row {row + 1:,}")
     return (
-        f"{name}: {what} has a cell at {column_letters(column)}{row + 1:,}, outside Excel's grid "
+        f"{name}: {what} has cells out to {' and '.join(past)}, outside Excel's grid "
         "(XFD1048576 is the last cell); the file is damaged or was not made by a spreadsheet"
     )
 

@@ -80,11 +80,12 @@ def read_text(
                 f"{name}: line {line}: bytes that are not valid {detected.label} text"
                 + (" (is the encoding right?)" if chosen else "")
             ) from None
-        # The sample was valid UTF-8 but a later part is not: Excel's "CSV" is cp1252.
+        # The sample was valid UTF-8 but a later part is not: Excel's "CSV" is cp1252 (or,
+        # from Excel for Mac, Mac Roman: told apart on the lines that are not ASCII).
+        detected = sniff.eight_bit(sniff.high_byte_lines(path))
         notes.append(
-            f"The file starts as UTF-8 but line {line} is not; read it all as Windows-1252."
+            f"The file starts as UTF-8 but line {line} is not; read it all as {detected.label}."
         )
-        detected = sniff.CP1252
         found = parse.text(detected)
     ends = sniff.LINE_ENDING_NAMES.get(line_ending or "", "none")
     notes.insert(
@@ -95,6 +96,11 @@ def read_text(
     removed = parse.removed.note()
     if removed:
         notes.append(removed)
+    if detected is sniff.MAC_ROMAN:
+        notes.append(
+            "Read as Mac Roman (what Excel for Mac's 'CSV (Macintosh)' writes): its accented "
+            "letters only make sense that way. If names look wrong, use --encoding cp1252."
+        )
     return make_table(
         path,
         "csv",
