@@ -32,6 +32,7 @@ from csvscore.mapping.overrides import Overrides, header_signature, load_overrid
 from csvscore.output.live import LiveRows
 from csvscore.output.report import RESULT_COLUMNS
 from csvscore.output.workbook import default_output_path, write_result
+from csvscore.read.limits import ReadLimits
 from csvscore.read.reader import read_table
 from csvscore.read.table import Table
 from csvscore.results import ACCEPTED, DUPLICATE, UNCONFIRMED, RunResult
@@ -49,6 +50,8 @@ class ReadOptions:
     header_row: int | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    # How much is read before a file is refused (file size, cells): README, "Limits".
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
 
 @dataclass
@@ -82,6 +85,7 @@ def map_file(
         header_row=read.header_row,
         encoding=read.encoding,
         delimiter=read.delimiter,
+        limits=read.limits,
     )
     return map_table(table, options, env=env)
 

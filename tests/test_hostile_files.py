@@ -381,3 +381,32 @@ def test_handmade_workbooks_are_what_they_claim(tmp_path: Path) -> None:
     assert table.rows == [["Ann", "Lee", "415-555-0134"]]
     with zipfile.ZipFile(io.BytesIO(ods_contacts())) as archive:
         assert archive.read("mimetype").startswith(b"application/vnd.oasis")
+
+
+# -- the limits as options -------------------------------------------------------------------
+
+
+def test_the_limits_are_options_of_the_command_and_of_the_library(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    import csvscore
+
+    path = tmp_path / "c.csv"
+    path.write_text("First Name,Last Name,Phone\nAnn,Lee,415-555-0134\nBob,Ray,415-555-0135\n")
+    refused = run_cli(["map", path, "--max-cells", "5"], environ)
+    assert refused.code == ExitCode.BAD_INPUT
+    assert refused.err.count("\n") == 1 and "raise the limit with --max-cells" in refused.err
+    assert run_cli(["map", path, "--max-cells", "9", "--max-mb", "1"], environ).code == 0
+    assert "must be 1 or more" in run_cli(["map", path, "--max-mb", "0"], environ).err
+    with pytest.raises(InputError, match="more than csvscore reads"):
+        csvscore.map_file(path, csvscore.ReadOptions(limits=csvscore.ReadLimits(max_cells=5)))
+
+
+def test_control_characters_in_a_dataframe_are_removed_too() -> None:
+    pd = pytest.importorskip("pandas")
+    from csvscore.frames import table_from_frame
+
+    frame = pd.DataFrame({"First Name": ["A\x00nn"], "Last Name": ["Lee\x1b"]})
+    table = table_from_frame(frame)
+    assert table.rows == [["Ann", "Lee"]]
+    assert any(note.startswith("Removed 2 control characters") for note in table.notes)
