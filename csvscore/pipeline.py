@@ -31,7 +31,8 @@ from csvscore.mapping.model import Mapping
 from csvscore.mapping.overrides import Overrides, header_signature, load_overrides
 from csvscore.output.live import LiveRows
 from csvscore.output.report import RESULT_COLUMNS
-from csvscore.output.workbook import default_output_path, write_result
+from csvscore.output.sheet_width import width_notes
+from csvscore.output.workbook import default_output_path, output_target, write_result
 from csvscore.read.limits import ReadLimits
 from csvscore.read.reader import read_table
 from csvscore.read.table import Table
@@ -224,6 +225,9 @@ def prepare(
     )
     if not request.rescore:
         _hold_back_charged(rows, fingerprint, request, env, notes)
+    # Decided before sending: what a workbook shows of an export wider than Excel allows.
+    out = output_target(request.output or default_output_path(table.path, request.fmt), request.fmt)
+    notes.extend(width_notes(table, request.fmt, out))
     cost = request.options.cost_per_phone
     if cost is None:
         cost = estimate_cost_per_phone(request, env)

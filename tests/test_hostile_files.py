@@ -410,3 +410,65 @@ def test_control_characters_in_a_dataframe_are_removed_too() -> None:
     table = table_from_frame(frame)
     assert table.rows == [["Ann", "Lee"]]
     assert any(note.startswith("Removed 2 control characters") for note in table.notes)
+
+
+# -- wider than Excel ------------------------------------------------------------------------
+
+
+def test_an_export_wider_than_excel_is_scored_and_every_column_kept(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    # 16,400 columns: the contacts were sent and charged, then the write crashed ("Invalid
+    # column index 18279" at 100,000 columns) and every rerun crashed the same way.
+    import csv
+
+    from openpyxl import load_workbook
+
+    width = 16_400
+    src = tmp_path / "wide.csv"
+    with src.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["First Name", "Last Name", "Phone"] + [f"X{i}" for i in range(width - 3)])
+        for i in range(2):
+            out.writerow([f"Ann{i}", "Lee", f"415-555-013{i}"] + [f"v{i}"] * (width - 3))
+    result = tmp_path / "wide.scored.xlsx"
+    run = run_cli(["score", src, "--sandbox", "--yes", "-o", result], environ)
+    assert run.code == ExitCode.OK, run.err
+    said = (
+        "Note: The file has 16,400 columns and an Excel sheet holds 16,384: Results shows "
+        "columns 1-16,379 and the TitanX columns; every column is in "
+        "wide.scored.all-columns.csv beside it."
+    )
+    assert said in run.err  # said before sending, with the other notes of the plan
+    assert f"Result: {tmp_path / 'wide.scored.all-columns.csv'}" in run.out
+    book = load_workbook(result, read_only=True)
+    header = next(book["Results"].iter_rows(max_row=1, values_only=True))
+    assert len(header) == 16_384
+    assert header[16_378] == "X16375" and header[16_379] == "TitanX Status"
+    notes = [row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0] == "Note"]
+    assert said[len("Note: ") :] in notes
+    book.close()
+    with (tmp_path / "wide.scored.all-columns.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows[0]) == width + 5 and rows[1][width - 1] == "v0"
+    assert rows[1][width] == "accepted"
+
+
+def test_a_finished_run_of_a_too_wide_table_writes_too(tmp_path: Path) -> None:
+    # A rerun writes from the journal's finished result, not from live rows: the other path.
+    from openpyxl import load_workbook
+
+    from csvscore.mapping.model import Mapping
+    from csvscore.output.workbook import write_result
+    from csvscore.read.table import Table
+    from csvscore.results import ACCEPTED, RowResult, RunResult, RunSummary
+
+    headers = [f"C{i}" for i in range(16_390)]
+    table = Table(tmp_path / "w.csv", "csv", headers, [["v"] * 16_390], [2], 1)
+    summary = RunSummary(str(table.path), "f" * 64, None, 1, "lightning", "t0", "t1", "0")
+    done = RunResult([RowResult(0, 2, ACCEPTED)], [], summary)
+    outputs = write_result(tmp_path / "w.scored.xlsx", table, Mapping(columns=[]), done)
+    assert [p.name for p in outputs] == ["w.scored.xlsx", "w.scored.all-columns.csv"]
+    book = load_workbook(outputs[0], read_only=True)
+    assert len(next(book["Results"].iter_rows(max_row=1, values_only=True))) == 16_384
+    book.close()

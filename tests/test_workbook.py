@@ -18,7 +18,6 @@ from csvscore.mapping.model import ColumnMapping, Mapping
 from csvscore.output import workbook
 from csvscore.output.cells import (
     EXCEL_MAX_CHARS,
-    REPLACEMENT_CHAR,
     csv_row,
     cut_for_excel,
     excel_row,
@@ -403,23 +402,31 @@ def test_csv_leaves_ordinary_values_alone():
     ]
 
 
-def test_illegal_xml_characters_are_replaced_not_fatal(tmp_path):
-    bad = ["a\x00b", "\x07bell", "v\x0bt\x0c", "esc\x1b", "lone\ud800", "x\uffff"]
+def test_control_and_illegal_xml_characters_are_removed_not_fatal(tmp_path):
+    # NUL used to show as U+FFFD; control characters are now left out of what is written.
+    bad = ["a\x00b", "\x07bell", "v\x0bt\x0c", "esc\x1b[1m", "lone\ud800", "x\uffff\x85\x7f"]
     rows = [bad]
     table = make_table(tmp_path, headers=["H\x01", "B", "C", "D", "E", "F"], rows=rows)
     result = make_result(table, statuses=[REJECTED], reasons=["why\x00"])
     ws = load_workbook(write(tmp_path, table, result))["Results"]
-    r = REPLACEMENT_CHAR
-    assert [c.value for c in ws[2][:6]] == [
-        f"a{r}b",
-        f"{r}bell",
-        f"v{r}t{r}",
-        f"esc{r}",
-        f"lone{r}",
-        f"x{r}",
-    ]
-    assert ws["A1"].value == f"H{r}"
-    assert ws.cell(2, 8).value == f"why{r}"
+    assert [c.value for c in ws[2][:6]] == ["ab", "bell", "vt", "esc[1m", "lone", "x"]
+    assert ws["A1"].value == "H"
+    assert ws.cell(2, 8).value == "why"
+
+
+def test_a_cell_of_only_control_characters_is_written_empty(tmp_path):
+    table = make_table(tmp_path, rows=[["Ada", "\x00\x00", "", "", "", ""]])
+    ws = load_workbook(write(tmp_path, table, make_result(table, statuses=[ACCEPTED])))["Results"]
+    assert ws["B2"].value is None
+
+
+def test_control_characters_are_removed_from_csv_results_too(tmp_path):
+    table = make_table(tmp_path, rows=[["A\x00da", "\x1b[2J", "", "", "", ""]])
+    result = make_result(table, statuses=[REJECTED], reasons=["bad\x00 \ud800phone"])
+    out = write_result(tmp_path / "r.csv", table, Mapping(columns=[]), result, fmt="csv")[0]
+    text = out.read_text(encoding="utf-8-sig")
+    assert "\x00" not in text and "\x1b" not in text
+    assert "Ada,[2J," in text and "bad phone" in text
 
 
 def test_tabs_and_line_breaks_are_kept(tmp_path):
@@ -464,8 +471,9 @@ def test_any_text_reads_back_as_the_same_text(tmp_path, cells):
     for cell, text in zip(ws[2][:6], cells, strict=True):
         expected = (
             "".join(
-                REPLACEMENT_CHAR
+                ""
                 if (ord(ch) < 32 and ch not in "\t\n\r")
+                or 0x7F <= ord(ch) <= 0x9F
                 or 0xD800 <= ord(ch) <= 0xDFFF
                 or ch in "\ufffe\uffff"
                 else ch

@@ -6,13 +6,16 @@ Two different dangers, two different cures:
   starting with ``=`` into a formula and the texts ``#N/A``, ``#REF!``... into error values,
   so those cells are built explicitly as text (data type ``s``, number format ``@`` so that
   editing the cell in Excel keeps it text). Values starting with ``+``, ``-``, ``@``, tab or
-  CR are plain strings already and are written unchanged. Characters XML 1.0 forbids
-  (control characters other than tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) are replaced by
-  U+FFFD, and text over Excel's 32,767-character cell limit is cut with a visible marker.
-  (A CR inside text reads back as a line feed: XML parsers, Excel's included, normalise it.)
+  CR are plain strings already and are written unchanged. Control characters (other than
+  tab/LF/CR: NUL, ESC, DEL, the C1 range), lone surrogates and U+FFFE/U+FFFF are removed (XML
+  1.0 forbids most of them; the reader already took them out of the input's cells, so this
+  catches the rest, a server's reason for one), and text over Excel's 32,767-character cell
+  limit is cut with a visible marker. (A CR inside text reads back as a line feed: XML
+  parsers, Excel's included, normalise it.)
 * **CSV.** A CSV has no cell types, so a spreadsheet opening it would evaluate a field that
   starts with ``=``, ``+``, ``-``, ``@``, tab or CR (OWASP's CSV-injection list). Such fields
-  are prefixed with a single quote ``'`` as OWASP recommends. Nothing else is changed.
+  are prefixed with a single quote ``'`` as OWASP recommends. The same characters as in a
+  workbook are removed; nothing else is changed.
 
 Rows are checked as a whole first (one ``join`` and one regex search in C), so the usual row
 that needs nothing costs almost nothing; only rows that may need work are checked cell by cell.
@@ -33,10 +36,10 @@ EXCEL_MAX_CHARS = 32_767
 # A str of at most this many code points cannot exceed EXCEL_MAX_CHARS UTF-16 units.
 _SURELY_SHORT = EXCEL_MAX_CHARS // 2
 
-REPLACEMENT_CHAR = "\ufffd"
-# Characters that may not appear in XML 1.0 text (openpyxl checks only the C0 controls; the
-# surrogates and U+FFFE/U+FFFF would pass through and make a file Excel calls corrupt).
-ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Characters never written: those XML 1.0 forbids (openpyxl checks only the C0 controls; the
+# surrogates and U+FFFE/U+FFFF would pass through and make a file Excel calls corrupt), and the
+# other control characters (DEL, C1), which no one meant to be in a cell.
+ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 # OWASP CSV injection: first characters a spreadsheet may evaluate.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -46,9 +49,12 @@ _ERROR_TEXTS = frozenset(ERROR_CODES)
 # Row-level screens over "\n".join(row): with re.M, "^" matches at the start of every cell
 # (and, harmlessly, after newlines inside a cell: a false alarm only costs the per-cell check).
 _XLSX_SUSPECT_RE = re.compile(
-    r"^[=#]|[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", re.MULTILINE
+    r"^[=#]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]", re.MULTILINE
 )
-_CSV_SUSPECT_RE = re.compile(r"^[=+\-@\t\r]", re.MULTILINE)
+_CSV_SUSPECT_RE = re.compile(
+    r"^[=+\-@\t\r]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
+    re.MULTILINE,
+)
 _TEXT_FORMAT = "@"
 
 
@@ -79,10 +85,10 @@ def cut_for_excel(text: str, limit: int = EXCEL_MAX_CHARS) -> str:
 
 
 def clean_xml_text(text: str) -> str:
-    """``text`` with characters XML forbids replaced by U+FFFD."""
+    """``text`` without control characters and the others XML forbids."""
     if ILLEGAL_XML_RE.search(text) is None:
         return text
-    return ILLEGAL_XML_RE.sub(REPLACEMENT_CHAR, text)
+    return ILLEGAL_XML_RE.sub("", text)
 
 
 def excel_value(owner: Any, value: Any) -> Any:
@@ -101,6 +107,8 @@ def excel_value(owner: Any, value: Any) -> Any:
     if not value:
         return None
     value = clean_xml_text(value)
+    if not value:  # it was nothing but control characters
+        return None
     if len(value) > _SURELY_SHORT:
         value = cut_for_excel(value)
     if value[0] == "=" or value in _ERROR_TEXTS:
@@ -133,6 +141,7 @@ def csv_value(value: Any) -> str:
         return format(value, "f")  # exact digits, never "1E+1"
     if not isinstance(value, str):
         return str(value)  # numbers: a number is not a formula
+    value = clean_xml_text(value)
     if value.startswith(FORMULA_PREFIXES):
         return CSV_ESCAPE + value
     return value

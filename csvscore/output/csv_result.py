@@ -29,29 +29,45 @@ CSV_COMPANIONS = ("rejected", "jobs", "summary", "mapping")
 CSV_ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the ANSI code page
 
 
+def _delimiter(table: Table) -> str:
+    if table.format == "csv" and table.delimiter in (",", ";", "\t", "|"):
+        return str(table.delimiter)
+    return ","
+
+
+def _results_rows(table: Table, result: RunResult, only_attention: bool) -> Iterator[list[Any]]:
+    """The Results rows as CSV fields: every input column, then the TitanX columns."""
+    row_results = results_by_index(table, result)
+    attention = frozenset(NEEDS_ATTENTION)
+    source_rows = table.source_rows
+    for i, row in enumerate(table.rows):
+        r = row_results[i]
+        if only_attention and r.status not in attention:
+            continue
+        values: list[Any] = csv_row(row)
+        values.append(csv_value(r.status))
+        values.append(csv_value(r.reason))
+        values.append(csv_value(r.job_id))
+        values.append("" if r.batch is None else r.batch)
+        values.append(source_rows[i])
+        yield values
+
+
+def all_columns_writer(table: Table, result: RunResult) -> Callable[[Path], None]:
+    """Writes the Results rows with every input column (for a workbook too wide for Excel)."""
+    return lambda tmp: _write_csv(
+        tmp, result_header(table), _results_rows(table, result, False), _delimiter(table)
+    )
+
+
 def csv_writers(
     target: Path, table: Table, mapping: Mapping, result: RunResult
 ) -> list[tuple[Path, Callable[[Path], None]]]:
-    delimiter = ","
-    if table.format == "csv" and table.delimiter in (",", ";", "\t", "|"):
-        delimiter = table.delimiter
+    delimiter = _delimiter(table)
     header = result_header(table)
-    row_results = results_by_index(table, result)
 
     def results_rows(only_attention: bool) -> Iterator[list[Any]]:
-        attention = frozenset(NEEDS_ATTENTION)
-        source_rows = table.source_rows
-        for i, row in enumerate(table.rows):
-            r = row_results[i]
-            if only_attention and r.status not in attention:
-                continue
-            values: list[Any] = csv_row(row)
-            values.append(csv_value(r.status))
-            values.append(csv_value(r.reason))
-            values.append(csv_value(r.job_id))
-            values.append("" if r.batch is None else r.batch)
-            values.append(source_rows[i])
-            yield values
+        return _results_rows(table, result, only_attention)
 
     def small(rows: list[list[Any]]) -> Iterator[list[str]]:
         return ([csv_value(v) for v in row] for row in rows)

@@ -85,7 +85,10 @@ def job_rows(result: RunResult) -> list[list[Any]]:
     ]
 
 
-def summary_rows(table: Table, mapping: Mapping, result: RunResult) -> list[list[Any]]:
+def summary_rows(
+    table: Table, mapping: Mapping, result: RunResult, *, extra_notes: list[str] | None = None
+) -> list[list[Any]]:
+    """The Summary sheet; ``extra_notes`` (the writer's own, e.g. about width) once each."""
     s = result.summary
     rows: list[list[Any]] = [
         ["Input file", s.input_file],
@@ -119,6 +122,7 @@ def summary_rows(table: Table, mapping: Mapping, result: RunResult) -> list[list
     if mapping.profile:
         rows.append(["Source profile", mapping.profile])
     rows += [["Note", note] for note in s.notes]
+    rows += [["Note", note] for note in extra_notes or () if note not in s.notes]
     rows += [["Input note", note] for note in table.notes]
     rows += [["Mapping note", note] for note in mapping.notes]
     problems = table.problems

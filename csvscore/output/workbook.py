@@ -39,7 +39,7 @@ from openpyxl.utils import get_column_letter
 from csvscore.errors import OutputError, UsageError
 from csvscore.mapping.model import Mapping
 from csvscore.output.cells import excel_row, excel_value
-from csvscore.output.csv_result import csv_writers
+from csvscore.output.csv_result import all_columns_writer, csv_writers
 from csvscore.output.report import (
     JOB_COLUMNS,
     MAPPING_COLUMNS,
@@ -51,6 +51,7 @@ from csvscore.output.report import (
     results_by_index,
     summary_rows,
 )
+from csvscore.output.sheet_width import all_columns_path, shown_columns, too_wide, width_notes
 from csvscore.read.table import Table
 from csvscore.results import NEEDS_ATTENTION, RowResult, RunResult
 
@@ -126,9 +127,16 @@ def write_result(
     target = _with_format_suffix(Path(path), fmt)
     writers: list[tuple[Path, Callable[[Path], None]]]
     if fmt == "xlsx":
+        notes = width_notes(table, fmt, target)
         writers = [
-            (target, lambda tmp: _write_xlsx(tmp, table, mapping, result, max_rows_per_sheet))
+            (
+                target,
+                lambda tmp: _write_xlsx(tmp, table, mapping, result, max_rows_per_sheet, notes),
+            )
         ]
+        if too_wide(table):
+            # Written after the workbook, so a live result is final by then.
+            writers.append((all_columns_path(target), lambda tmp: _all_columns(tmp, table, result)))
     else:  # CSV files are written after the run (a live result is waited for)
         done = result if isinstance(result, RunResult) else result.final()
         writers = csv_writers(target, table, mapping, done)
@@ -154,21 +162,33 @@ def _column_widths(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> list
     return [min(_MAX_WIDTH, max(_MIN_WIDTH, w)) for w in widths]
 
 
-def _sample_result_rows(table: Table, row_results: list[RowResult]) -> Iterator[list[Any]]:
+def _sample_result_rows(
+    table: Table, row_results: list[RowResult], shown: int | None
+) -> Iterator[list[Any]]:
     for i, row in enumerate(table.rows[:_WIDTH_SAMPLE_ROWS]):
         r = row_results[i]
-        yield [*row, r.status, r.reason, r.job_id, r.batch, table.source_rows[i]]
+        yield [*row[:shown], r.status, r.reason, r.job_id, r.batch, table.source_rows[i]]
+
+
+def _all_columns(tmp: Path, table: Table, result: RunResult | LiveResult) -> None:
+    done = result if isinstance(result, RunResult) else result.final()
+    all_columns_writer(table, done)(tmp)
 
 
 # --- xlsx ---------------------------------------------------------------------------------
 
 
 def _write_xlsx(
-    tmp: Path, table: Table, mapping: Mapping, result: RunResult | LiveResult, max_rows: int
+    tmp: Path,
+    table: Table,
+    mapping: Mapping,
+    result: RunResult | LiveResult,
+    max_rows: int,
+    notes: list[str],
 ) -> None:
     wb = Workbook(write_only=True)
     try:
-        _fill_workbook(wb, table, mapping, result, max_rows)
+        _fill_workbook(wb, table, mapping, result, max_rows, notes)
         with open(tmp, "xb") as fh:
             wb.save(fh)
     except BaseException:
@@ -177,16 +197,25 @@ def _write_xlsx(
 
 
 def _fill_workbook(
-    wb: Any, table: Table, mapping: Mapping, result: RunResult | LiveResult, max_rows: int
+    wb: Any,
+    table: Table,
+    mapping: Mapping,
+    result: RunResult | LiveResult,
+    max_rows: int,
+    notes: list[str],
 ) -> None:
+    # Past Excel's 16,384 columns a sheet shows the first ones (sheet_width.py says so).
+    shown = shown_columns(table) if too_wide(table) else None
     header = result_header(table)
+    if shown is not None:
+        header = header[:shown] + header[len(table.headers) :]
     if isinstance(result, RunResult):
         known = results_by_index(table, result)
-        widths = _column_widths(header, _sample_result_rows(table, known))
+        widths = _column_widths(header, _sample_result_rows(table, known, shown))
         row_results: Iterator[RowResult] = iter(known)
     else:
-        sample = (list(row) for row in table.rows[:_WIDTH_SAMPLE_ROWS])
-        widths = _column_widths(table.headers, sample) + _LIVE_RESULT_WIDTHS
+        sample = (list(row[:shown]) for row in table.rows[:_WIDTH_SAMPLE_ROWS])
+        widths = _column_widths(table.headers[:shown], sample) + _LIVE_RESULT_WIDTHS
         row_results = result.row_results()
     results = _SheetSeries(wb, "Results", header, widths, max_rows)
     rejected = _SheetSeries(wb, "Rejected", header, widths, max_rows)
@@ -196,7 +225,7 @@ def _fill_workbook(
 
     # The hot loop: one row of the input per pass, kept free of per-cell work where possible.
     for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
-        values = excel_row(owner, row)
+        values = excel_row(owner, row if shown is None else row[:shown])
         values.append(excel_value(owner, r.status))
         values.append(excel_value(owner, r.reason))
         values.append(excel_value(owner, r.job_id))
@@ -211,7 +240,8 @@ def _fill_workbook(
     if not isinstance(result, RunResult):
         result = result.final()
     _write_small_sheet(wb, "Jobs", JOB_COLUMNS, job_rows(result))
-    _write_small_sheet(wb, "Summary", SUMMARY_COLUMNS, summary_rows(table, mapping, result))
+    summary = summary_rows(table, mapping, result, extra_notes=notes)
+    _write_small_sheet(wb, "Summary", SUMMARY_COLUMNS, summary)
     _write_small_sheet(wb, "Mapping", MAPPING_COLUMNS, mapping_rows(mapping))
 
 
@@ -337,6 +367,12 @@ def _discard_workbook(wb: Any) -> None:
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+
+
+def output_target(path: Path, fmt: str = "xlsx") -> Path:
+    """Where :func:`write_result` writes for ``path`` (the format's suffix swapped or added)."""
+    _check_format(fmt)
+    return _with_format_suffix(Path(path), fmt)
 
 
 def _with_format_suffix(path: Path, fmt: str) -> Path:
