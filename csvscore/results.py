@@ -22,7 +22,7 @@ NOT_SENT = "not sent"  # the run stopped before sending it (Ctrl-C, credits, net
 READY = "ready"  # dry run: would be sent
 STATUSES = (ACCEPTED, REJECTED, SKIPPED, DUPLICATE, UNCONFIRMED, FAILED, NOT_SENT, READY)
 # Statuses that belong on the "Rejected" sheet (rows a person should fix or resend).
-NEEDS_ATTENTION = (REJECTED, SKIPPED, FAILED, UNCONFIRMED)
+NEEDS_ATTENTION = (REJECTED, SKIPPED, FAILED, UNCONFIRMED, NOT_SENT)
 
 
 @dataclass
@@ -70,6 +70,7 @@ class RunSummary:
     duplicates: int = 0
     unconfirmed: int = 0
     failed: int = 0
+    not_sent: int = 0  # the run stopped before sending them (drop the same file again)
     ready: int = 0
     credits_charged: Decimal = Decimal(0)
     credits_remaining: Decimal | None = None
@@ -97,6 +98,6 @@ def exit_code_for(result: RunResult) -> ExitCode:
         return ExitCode(s.stop_exit_code)
     if s.unconfirmed:
         return ExitCode.UNCONFIRMED
-    if s.failed:
+    if s.failed or s.not_sent:
         return ExitCode.FAILED
     return ExitCode.OK

@@ -220,11 +220,12 @@ def test_refused_key_stops_at_once_and_still_writes_the_workbook(
     assert r.code == ExitCode.AUTH
     assert len(sb.state.requests) == 1
     assert "csvscore login" in r.out + r.err
-    assert statuses(out) == ["failed"] * 25
+    # The refused batch failed; the ones after it were never sent.
+    assert statuses(out) == ["failed"] * 10 + ["not sent"] * 15
     assert "wrong-key-7f3a" not in r.out + r.err
 
 
-def test_out_of_credits_stops_sending_and_marks_the_rest_failed(
+def test_out_of_credits_stops_sending_and_leaves_the_rest_not_sent(
     make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
 ) -> None:
     # 10 rows x 2 phones x 0.05 = 1.00 credit per batch; 1.5 credits pay for one batch only.
@@ -234,10 +235,12 @@ def test_out_of_credits_stops_sending_and_marks_the_rest_failed(
     r = score(sb, src, out, environ, "--batch-size", "10", "--workers", "1")
     assert r.code == ExitCode.CREDITS, r.err
     st = statuses(out)
-    assert st[:10] == ["accepted"] * 10 and st[10:] == ["failed"] * 20
+    # Batch 2 was refused (402: failed, not charged); batch 3 was never sent.
+    assert st[:10] == ["accepted"] * 10
+    assert st[10:] == ["failed"] * 10 + ["not sent"] * 10
     assert len(sb.state.jobs) == 1
     s = summary(out)
-    assert s["Accepted"] == 10 and s["Failed"] == 20
+    assert s["Accepted"] == 10 and s["Failed"] == 10 and s["Not sent"] == 10
     assert str(s["Credits charged (total)"]) in ("1", "1.0", "1.00")
 
 

@@ -196,6 +196,7 @@ def summary_lines(s: RunSummary, style: Style) -> str:
     parts.append(
         f"  accepted {s.accepted}, rejected {s.rejected}, skipped {s.skipped}, "
         f"duplicates {s.duplicates}, unconfirmed {s.unconfirmed}, failed {s.failed}"
+        + (f", not sent {s.not_sent}" if s.not_sent else "")
     )
     parts.append(
         f"  credits charged {money(s.credits_charged)}, remaining {money(s.credits_remaining)}"

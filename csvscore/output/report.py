@@ -102,6 +102,7 @@ def summary_rows(
         ["Duplicates", s.duplicates],
         ["Unconfirmed", s.unconfirmed],
         ["Failed", s.failed],
+        ["Not sent", s.not_sent],
         ["Credits charged (total)", s.credits_charged],
         ["Credits remaining", s.credits_remaining],
         ["Scoring type", s.scoring_type],

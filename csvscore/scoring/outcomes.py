@@ -24,7 +24,7 @@ _OUTCOME = {
     jr.UNKNOWN: "unconfirmed",
     jr.SENDING: "unconfirmed",
     jr.FAILED: "failed",
-    jr.PLANNED: "not sent",
+    jr.PLANNED: rs.NOT_SENT,
 }
 
 
@@ -89,7 +89,9 @@ def _row_result(p: PreparedRow, b: BatchRecord | None, stop_reason: str) -> rs.R
     if b is None:
         if p.status is not None:  # skipped or duplicate: decided locally, never sent
             return rs.RowResult(p.index, p.source_row, p.status, p.reason, key=p.key)
-        return rs.RowResult(p.index, p.source_row, rs.FAILED, f"not sent: {stop_reason}", key=p.key)
+        return rs.RowResult(
+            p.index, p.source_row, rs.NOT_SENT, f"not sent: {stop_reason}", key=p.key
+        )
     r = rs.RowResult(p.index, p.source_row, rs.FAILED, "", b.job_id, b.batch, p.key)
     resp = b.response or {}
     if b.state == jr.ANSWERED:
@@ -116,6 +118,7 @@ def _row_result(p: PreparedRow, b: BatchRecord | None, stop_reason: str) -> rs.R
     elif b.state == jr.FAILED:
         r.reason = b.message
     else:  # planned: the run stopped before this batch went out
+        r.status = rs.NOT_SENT
         r.reason = f"not sent: {stop_reason or 'run stopped'}"
         r.batch = None
     if p.reason and r.status != rs.REJECTED:
@@ -173,6 +176,7 @@ def _summary(
         duplicates=counts[rs.DUPLICATE],
         unconfirmed=counts[rs.UNCONFIRMED],
         failed=counts[rs.FAILED],
+        not_sent=counts[rs.NOT_SENT],
         ready=counts[rs.READY],
         credits_charged=charged,
         credits_remaining=remaining,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from csvscore import results as rs
-from csvscore.api.errors import BatchRefused, OutcomeUnknown
+from csvscore.api.errors import BatchRefused, OutcomeUnknown, RateLimited, UnexpectedResponse
 from csvscore.contacts.build import PreparedRow
 from csvscore.errors import (
     ApiError,
@@ -355,6 +355,8 @@ class _Sender:
         except OutcomeUnknown as exc:
             self._settle_unknown(self.journal.get_batch(self.run_key, b.batch), str(exc))
             self._tick(b, Decimal(0))
+            if exc.stops_run:  # a web page, not the API: every batch would meet it
+                self._halt(exc)
         except BatchRefused as exc:
             if exc.too_large and len(b.row_indexes) > 1:
                 return self._split(b, exc.message)
@@ -362,9 +364,20 @@ class _Sender:
         except (AuthError, CreditsError, NetworkError) as exc:
             self._fail(b, str(exc))
             self._halt(exc)
+        except RateLimited as exc:
+            # Refused before processing (or never sent: the quota is spent for hours). Nothing
+            # was charged; the batch stays planned, its rows 'not sent' like the ones after it,
+            # and the next run sends them. Batch after batch would only spend more quota.
+            self.journal.set_state(self.run_key, b.batch, jr.PLANNED)
+            self._halt(exc)
+        except UnexpectedResponse as exc:
+            # A wrong address (404, a redirect, a page that is not the API): nothing was
+            # processed, and every further batch would meet the same answer.
+            self._fail(b, str(exc))
+            self._halt(exc)
         except ApiError as exc:
-            # Still rate limited after the client's retries, or an answer that proves nothing
-            # was processed (redirect, 404): not charged, so the batch can go again next run.
+            # Another refusal that proves nothing was processed: not charged, so the batch can
+            # go again next run.
             self._fail(b, str(exc))
         else:
             self.journal.finish(
