@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
+from csvscore.api.urls import check_base_url, resolve_base_url
 from csvscore.contacts.build import PreparedRow, file_fingerprint, identity_hash, prepare_rows
 from csvscore.errors import InputError, MappingError
 from csvscore.mapping.matcher import DEFAULT_THRESHOLD, map_columns
@@ -203,6 +204,9 @@ def prepare(
     """
     require_fields(mapped.mapping)
     request.options.check()
+    if not request.options.dry_run and not request.sandbox:
+        # Before the cost is confirmed: an http:// address would send the key in clear text.
+        check_base_url(resolve_base_url(request.base_url, env))
     table = mapped.table
     # A file that ends with the columns csvscore adds is one of our own results.
     if tuple(table.headers[-len(RESULT_COLUMNS) :]) == RESULT_COLUMNS and not (
@@ -299,7 +303,7 @@ def score_prepared(
     ``write=False`` writes no result file (:func:`csvscore.score_frame` returns a DataFrame
     instead); the journal and the ledger are kept all the same.
     """
-    from csvscore.api.client import DEFAULT_BASE_URL, TitanXClient
+    from csvscore.api.client import TitanXClient
 
     table = mapped.table
     fingerprint = prepared.fingerprint
@@ -318,7 +322,7 @@ def score_prepared(
                 api_key, base_url = sb.api_key, sb.url
             else:
                 api_key, _source = credentials.resolve_api_key(env=env)
-                base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
+                base_url = resolve_base_url(request.base_url, env)
             client = TitanXClient(api_key, base_url, on_event=on_event)
             jpath = request.journal or journal_path(paths.state_dir(env=env), fingerprint)
             if request.sandbox and request.journal is None:
