@@ -261,7 +261,7 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
 
         try:
             target()
-        except Finding as exc:
+        except Exception as exc:  # a Finding, or hypothesis' group of several
             current = _current(work)
             keep = OUT / f"finding-{int(time.time())}-{batch_seed}{current.suffix}"
             shutil.copyfile(current, keep)

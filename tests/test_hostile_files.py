@@ -472,3 +472,16 @@ def test_a_finished_run_of_a_too_wide_table_writes_too(tmp_path: Path) -> None:
     book = load_workbook(outputs[0], read_only=True)
     assert len(next(book["Results"].iter_rows(max_row=1, values_only=True))) == 16_384
     book.close()
+
+
+def test_a_sheet_part_whose_local_name_differs_from_the_directory_is_a_damaged_file(
+    tmp_path: Path,
+) -> None:
+    # Found by the fuzzer: the sheet's measuring raised BadZipFile past the error handling.
+    data = bytearray(contacts_xlsx())
+    local = data.index(b"PK\x03\x04", data.index(b"xl/_rels/workbook.xml.rels"))
+    at = data.index(b"xl/worksheets/sheet1.xml", local)
+    data[at : at + 2] = b"XX"
+    path = write(tmp_path, "damaged.xlsx", bytes(data))
+    with pytest.raises(InputError, match="cannot be read as an Excel workbook"):
+        read_table(path)

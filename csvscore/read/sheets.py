@@ -48,17 +48,7 @@ def read_workbook(
     cannot be read as contacts, or is over ``limits``.
     """
     guard = WorkbookGuard(path, name, kind, limits or ReadLimits())
-    try:
-        guard.before_open()
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        EOFError,
-        zlib.error,
-        RuntimeError,
-        NotImplementedError,
-    ) as exc:
-        raise _workbook_error(path, name, kind, exc) from None
+    _guarded(path, name, kind, guard.before_open)
     # from_filelike sniffs the content; from_path trusts the extension and would fail
     # on an .ods named .xlsx or a workbook named .csv.
     try:
@@ -70,7 +60,7 @@ def read_workbook(
         names = list(book.sheet_names)
         if sheet is not None:
             chosen = _named_sheet(name, names, sheet)
-            guard.before_sheet(chosen)
+            _guarded(path, name, kind, guard.before_sheet, chosen)
             loaded = _load_sheet(path, name, kind, _get_sheet(path, name, kind, book, chosen))
             why = ", as asked"
         else:
@@ -117,6 +107,28 @@ def _named_sheet(name: str, names: list[str], wanted: str) -> str:
 Loaded = tuple[list[list[Any]], int]
 
 
+# What reading a damaged ZIP's parts can raise (CRC, truncated or undecodable data, a
+# compression method Python lacks, a part listed twice...).
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    OSError,
+    ValueError,
+)
+
+
+def _guarded(path: Path, name: str, kind: str, check: Callable[..., None], *args: Any) -> None:
+    """Run a guard check; a damaged container becomes the usual one-line error."""
+    try:
+        check(*args)
+    except _DAMAGED as exc:
+        raise _workbook_error(path, name, kind, exc) from None
+
+
 def _calamine(path: Path, name: str, kind: str, call: Callable[..., Any], *args: Any) -> Any:
     """Call into calamine; whatever it raises (a Rust panic included) becomes an InputError."""
     try:
@@ -154,7 +166,7 @@ def _choose_sheet(
     for meta in order:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
-        guard.before_sheet(meta.name)
+        _guarded(path, name, kind, guard.before_sheet, meta.name)
         sheet = _get_sheet(path, name, kind, book, meta.name)
         probe = _calamine(path, name, kind, sheet.to_python, True, PROBE_ROWS)
         rows = [_cells_text(row) for row in probe]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import re
+import struct
 import zipfile
 from pathlib import Path
 
@@ -109,7 +110,7 @@ class WorkbookGuard:
     def _check_xls(self) -> None:
         try:
             size = xls_size(self.path, self.limits.max_bytes)
-        except (NotCompound, ValueError, IndexError, OverflowError):
+        except (NotCompound, ValueError, IndexError, OverflowError, struct.error):
             return  # not a compound file csvscore can follow: calamine says what it is
         if size.reserved > self.limits.max_cells:
             raise InputError(
