@@ -300,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     seconds = args.seconds + 60 * args.minutes or 60.0
     if args.child:
+        # Past this much address space an allocation fails (calamine then aborts: a crash
+        # finding) instead of the machine running out of memory.
+        limit = max(args.max_rss_mb, 1024) * 2 << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         return child(args.seed or 0, seconds, args.max_read_seconds, args.work)
     work = OUT / f"run-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
@@ -324,6 +328,7 @@ def _parent(args: argparse.Namespace, seconds: float, work: Path) -> int:
                 sys.executable, "-m", "benchmarks.fuzz_readers", "--child",
                 "--seed", str(rng.randrange(1, 2**31)), "--seconds", f"{min(left, 120):.1f}",
                 "--max-read-seconds", str(args.max_read_seconds), "--work", str(work),
+                "--max-rss-mb", str(args.max_rss_mb),
             ],
             capture_output=True, text=True,
             cwd=Path(__file__).resolve().parent.parent,

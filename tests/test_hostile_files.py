@@ -39,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 _CHILD = textwrap.dedent(
     """
     import resource, sys
+    # A regression must not take the machine's memory: past 3 GB an allocation fails (and
+    # calamine aborts, which the test reports) instead.
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
     from csvscore.errors import InputError
     from csvscore.read.limits import ReadLimits
     from csvscore.read.reader import read_table
@@ -485,3 +488,27 @@ def test_a_sheet_part_whose_local_name_differs_from_the_directory_is_a_damaged_f
     path = write(tmp_path, "damaged.xlsx", bytes(data))
     with pytest.raises(InputError, match="cannot be read as an Excel workbook"):
         read_table(path)
+
+
+def test_an_xls_read_the_way_calamine_reads_it_despite_an_odd_header(tmp_path: Path) -> None:
+    # Found by the fuzzer: a header saying small streams go up to 4 MB (calamine keeps 4096)
+    # sent the check to the wrong stream, and the patched DIMENSIONS record aborted calamine.
+    data = bytearray((FIXTURES / "contacts.xls").read_bytes())
+    data[0x3A] = 0x40  # the mini stream cutoff: 4096 -> 4,198,400
+    at = data.find(b"\x00\x02\x0e\x00")
+    data[at + 8 : at + 12] = struct.pack("<I", 0x07EB00B8)
+    outcome, _ = read_in_child(write(tmp_path, "cutoff.xls", bytes(data)))
+    assert "as its DIMENSIONS record declares" in outcome
+
+
+def test_an_xls_whose_directory_chain_loops_is_refused_as_damaged(tmp_path: Path) -> None:
+    # calamine follows the chain to its end marker: one that loops grows its memory forever.
+    data = bytearray((FIXTURES / "contacts.xls").read_bytes())
+    first_dir = struct.unpack_from("<I", data, 0x30)[0]
+    fat_sector = struct.unpack_from("<I", data, 0x4C)[0]
+    data[(fat_sector + 1) * 512 + 4 * first_dir : (fat_sector + 1) * 512 + 4 * first_dir + 4] = (
+        struct.pack("<I", first_dir)
+    )
+    outcome, peak = read_in_child(write(tmp_path, "loop.xls", bytes(data)))
+    assert "is a damaged Excel 97-2003 file (a sector chain leaves its table or loops)" in outcome
+    assert peak < 200

@@ -93,7 +93,7 @@ def _little(text: bytes) -> int:
 
 _C_TAG = _little(b"<c")
 _R_EQ = _little(b"r=")
-_ROW_TAG = _little(b"<row")
+_R_TAG = _little(b"<r")
 _PAD = b"\0" * 16  # so that looking a few bytes past a tag never leaves the chunk
 
 
@@ -148,8 +148,8 @@ class _FastXlsx:
         plain &= at(cells + 5) == 34
         if not plain.all():
             return False  # a cell without r, or with r not first
-        rows = self._find(a, _ROW_TAG, 4)
-        rows = rows[_delimiter(np, at(rows + 4))]
+        rows = self._find(a, _R_TAG, 2)
+        rows = rows[(at(rows + 2) == 111) & (at(rows + 3) == 119) & _delimiter(np, at(rows + 4))]
         rows_first_r = int(((at(rows + 4) == 32) & (at(rows + 5) == 114)).sum())
         r_attributes = self._find(a, _R_EQ, 2)
         r_attributes = r_attributes[r_attributes >= 1]
@@ -181,6 +181,8 @@ class _FastXlsx:
         for k in range(8):
             ch = at(digits_at + k)
             live &= (ch >= 48) & (ch <= 57)
+            if not live.any():
+                break
             digits += live
         if not (((digits >= 1) & (digits <= 7)) & (at(digits_at + digits) == 34)).all():
             return False

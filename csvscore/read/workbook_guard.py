@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import re
-import struct
 import zipfile
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from csvscore.errors import InputError
 from csvscore.read.limits import ReadLimits, off_grid, over_cells, over_size
 from csvscore.read.ods_extent import ods_sheets
 from csvscore.read.sheet_extent import Reach, tag_aligned, xlsb_reach, xlsx_reach
-from csvscore.read.xls_extent import NotCompound, xls_size
+from csvscore.read.xls_extent import Damaged, NotCompound, xls_size
 from csvscore.read.zipparts import ZipParts
 
 _HEAD = 1 << 16
@@ -33,6 +32,7 @@ _ATTR = re.compile(rb"""([\w.\-:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _SST = re.compile(rb"<(?:[\w.\-]+:)?sst(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 _SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet")
 _SMALL = 1 << 24  # workbook.xml and relationship parts are read whole up to this size
+_SCAN = 1 << 22  # sheet XML is measured 4 MiB at a time (numpy calls are per chunk)
 
 
 class WorkbookGuard:
@@ -110,8 +110,13 @@ class WorkbookGuard:
     def _check_xls(self) -> None:
         try:
             size = xls_size(self.path, self.limits.max_bytes)
-        except (NotCompound, ValueError, IndexError, OverflowError, struct.error):
-            return  # not a compound file csvscore can follow: calamine says what it is
+        except Damaged as exc:
+            raise InputError(
+                f"{self.name}: is a damaged Excel 97-2003 file ({exc}); open it in Excel and "
+                "save it again, or export the contacts again"
+            ) from None
+        except NotCompound:
+            return  # calamine says what it is (a Word document, an encrypted workbook...)
         if size.reserved > self.limits.max_cells:
             raise InputError(
                 over_cells(
@@ -207,7 +212,8 @@ class WorkbookGuard:
         with ZipParts(self.path, self.name, self.limits) as parts:
             for info in todo:
                 if self.kind == "xlsx":
-                    reach = xlsx_reach(parts.chunks(info), again=parts.chunks(info))
+                    chunks, again = parts.chunks(info, _SCAN), parts.chunks(info, _SCAN)
+                    reach = xlsx_reach(chunks, again=again)
                 else:
                     reach = xlsb_reach(parts.chunks(info))
                 self._check_reach(sheet, reach)

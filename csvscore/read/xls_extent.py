@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_FREE = 0xFFFFFFFF
-_END = 0xFFFFFFFE
-_SPECIAL = 0xFFFFFFFA  # this and above: no next sector
+_END = 0xFFFFFFFE  # ENDOFCHAIN
+_DIFSECT = 0xFFFFFFFC  # this and above: not a sector
+_MINI_CUTOFF = 4096  # streams below this size live in the mini stream (calamine ignores the header)
 _STREAMS = ("workbook", "book")  # what calamine looks for, in this order
 
 _DIMENSIONS = 0x0200
@@ -28,7 +28,15 @@ _U32 = 1 << 32
 
 
 class NotCompound(ValueError):
-    """The file is not a readable OLE2 compound file (calamine will say why)."""
+    """Not an OLE2 compound file, or no workbook stream in it (calamine will say what it is)."""
+
+
+class Damaged(ValueError):
+    """The compound file's structure is broken (a chain that loops or leaves the file...).
+
+    Refused: calamine follows such a file more loosely and reads garbage as records (the fuzzer
+    found one that aborted it), and an Excel-written file is never like this.
+    """
 
 
 @dataclass
@@ -43,8 +51,14 @@ class XlsSize:
 
 
 def xls_size(path: Path, max_bytes: int) -> XlsSize:
-    """Read the workbook stream and size it. NotCompound when the container cannot be followed."""
-    stream = _workbook_stream(path.read_bytes(), max_bytes)
+    """Read the workbook stream and size it.
+
+    NotCompound when there is none to read; Damaged when the container cannot be followed.
+    """
+    try:
+        stream = _workbook_stream(path.read_bytes(), max_bytes)
+    except (struct.error, IndexError, OverflowError) as exc:
+        raise Damaged(f"its structure cannot be read ({exc})") from None
     return _biff_size(stream)
 
 
@@ -94,79 +108,99 @@ def _dimensions(size: XlsSize, data: bytes) -> None:
 
 
 def _workbook_stream(data: bytes, max_bytes: int) -> bytes:
+    """The workbook stream, read as calamine's ``cfb.rs`` reads it, with every chain checked.
+
+    calamine follows the DIFAT and directory chains until their end marker without looking for
+    loops, and reads the mini stream and mini FAT to the lengths the file declares: a loop or a
+    huge length there grows its memory without end. Each is refused here (Damaged) first.
+    """
     if not data.startswith(OLE_MAGIC) or len(data) < 512:
         raise NotCompound("not an OLE2 compound file")
     shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
     if shift not in (9, 12) or mini_shift != 6:
-        raise NotCompound("unknown sector size")
+        raise Damaged("unknown sector size")
     sector = 1 << shift
-    sectors = (len(data) - sector) // sector + 1
-    fat_count, first_dir = struct.unpack_from("<II", data, 0x2C)
-    cutoff, first_minifat, minifat_count, first_difat, difat_count = struct.unpack_from(
-        "<IIIII", data, 0x38
-    )
+    sectors = len(data) // sector  # calamine: maxid = len / sector_size
+    first_dir = struct.unpack_from("<I", data, 0x30)[0]
+    first_minifat, minifat_count, first_difat = struct.unpack_from("<III", data, 0x3C)
+    per = sector // 4
 
     def read_sector(n: int) -> bytes:
-        if n >= sectors:
-            raise NotCompound("a sector pointer leaves the file")
         at = (n + 1) * sector
+        if n >= sectors or at + sector > len(data):
+            raise Damaged("a sector pointer leaves the file")
         return data[at : at + sector]
 
-    fat_sectors = [n for n in struct.unpack_from("<109I", data, 0x4C) if n < _SPECIAL]
-    n, seen = first_difat, 0
-    per = sector // 4
-    while n < _SPECIAL and seen < difat_count:
-        block = struct.unpack(f"<{per}I", read_sector(n))
-        fat_sectors.extend(x for x in block[:-1] if x < _SPECIAL)
-        n, seen = block[-1], seen + 1
-    if len(fat_sectors) > sectors:
-        raise NotCompound("more FAT sectors than the file holds")
+    difat = [n for n in struct.unpack_from("<109I", data, 0x4C)]
+    n, seen = first_difat, set()
+    while n < _DIFSECT:
+        if n in seen:
+            raise Damaged("its DIFAT chain loops")
+        seen.add(n)
+        block = list(struct.unpack(f"<{per}I", read_sector(n)))
+        difat.extend(block[:-1])
+        n = block[-1]
     fat: list[int] = []
-    for n in fat_sectors[: max(fat_count, 0) or len(fat_sectors)]:
+    for n in (x for x in difat if x < _DIFSECT):
         fat.extend(struct.unpack(f"<{per}I", read_sector(n)))
 
-    def chain(start: int, table: list[int]) -> list[int]:
+    def chain(start: int, table: list[int], most: int | None = None) -> list[int]:
+        """Sector numbers from ``start`` to the end marker (or ``most`` of them, when calamine
+        stops at a length): Damaged when the chain loops or leaves its table first."""
         out: list[int] = []
+        seen: set[int] = set()
         n = start
-        while n < _SPECIAL:
-            if n >= len(table) or len(out) > len(table):
-                raise NotCompound("a sector chain leaves its table or loops")
+        while n != _END:
+            if n >= len(table) or n in seen:
+                raise Damaged("a sector chain leaves its table or loops")
+            seen.add(n)
             out.append(n)
+            if most is not None and len(out) >= most:
+                break
             n = table[n]
         return out
 
-    directory = b"".join(read_sector(n) for n in chain(first_dir, fat))
+    directory = b"".join(read_sector(n) for n in chain(first_dir, fat))  # to its end, as calamine
     entries = [directory[i : i + 128] for i in range(0, len(directory) - 127, 128)]
     if not entries:
-        raise NotCompound("no directory")
+        raise Damaged("no directory")
+
+    def stream_size(entry: bytes) -> int:
+        size = struct.unpack_from("<Q", entry, 120)[0]
+        return size if shift == 12 else size & 0xFFFFFFFF
+
+    mini_stream = b""
+    minifat: list[int] = []
+    if minifat_count > 0:  # calamine loads both when the file is opened
+        root_size = stream_size(entries[0])
+        if root_size > max_bytes or minifat_count * sector > max_bytes:
+            raise Damaged("its mini stream is declared larger than the limit")
+        root_start = struct.unpack_from("<I", entries[0], 116)[0]
+        root = chain(root_start, fat, -(-root_size // sector) or 1)
+        mini_stream = b"".join(read_sector(n) for n in root)[:root_size]
+        for n in chain(first_minifat, fat, minifat_count):
+            minifat.extend(struct.unpack(f"<{per}I", read_sector(n)))
     by_name: dict[str, tuple[int, int]] = {}
     for entry in entries:
         length = min(struct.unpack_from("<H", entry, 64)[0], 64)
         name = entry[: max(length - 2, 0)].decode("utf-16-le", "replace").lower()
-        kind = entry[66]
-        start_sector, stream_size = struct.unpack_from("<IQ", entry, 116)
-        if kind == 2 and name not in by_name:
-            by_name[name] = (start_sector, stream_size if shift == 12 else stream_size & 0xFFFFFFFF)
+        if entry[66] == 2 and name not in by_name:
+            by_name[name] = (struct.unpack_from("<I", entry, 116)[0], stream_size(entry))
     wanted = next((by_name[n] for n in _STREAMS if n in by_name), None)
     if wanted is None:
         raise NotCompound("no Workbook stream")
-    start_sector, stream_size = wanted
-    if stream_size > max_bytes:
-        raise NotCompound("the Workbook stream is larger than the limit")
-    if stream_size >= cutoff:
-        sectors_of = chain(start_sector, fat)
-        return b"".join(read_sector(n) for n in sectors_of)[:stream_size]
-    # A small stream lives in the mini stream (the root entry's chain), in 64-byte pieces.
-    root_start = struct.unpack_from("<I", entries[0], 116)[0]
-    mini_stream = b"".join(read_sector(n) for n in chain(root_start, fat))
-    minifat_sectors = chain(first_minifat, fat)[: max(minifat_count, 0) or None]
-    minifat: list[int] = []
-    for n in minifat_sectors:
-        minifat.extend(struct.unpack(f"<{per}I", read_sector(n)))
+    start_sector, size = wanted
+    if size > max_bytes:
+        raise Damaged("its Workbook stream is declared larger than the limit")
+    if size >= _MINI_CUTOFF:
+        sectors_of = chain(start_sector, fat, -(-size // sector))
+        return b"".join(read_sector(n) for n in sectors_of)[:size]
+    # A small stream lives in the mini stream, in 64-byte pieces (calamine: below 4096 bytes,
+    # whatever the header says).
     pieces = []
-    for n in chain(start_sector, minifat):
+    for n in chain(start_sector, minifat, -(-size // 64) or 1):
         at = n << mini_shift
         if at + 64 > len(mini_stream):
-            raise NotCompound("a mini sector leaves the mini stream")
+            raise Damaged("a mini sector leaves the mini stream")
         pieces.append(mini_stream[at : at + 64])
-    return b"".join(pieces)[:stream_size]
+    return b"".join(pieces)[:size]
