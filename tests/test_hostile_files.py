@@ -512,3 +512,26 @@ def test_an_xls_whose_directory_chain_loops_is_refused_as_damaged(tmp_path: Path
     outcome, peak = read_in_child(write(tmp_path, "loop.xls", bytes(data)))
     assert "is a damaged Excel 97-2003 file (a sector chain leaves its table or loops)" in outcome
     assert peak < 200
+
+
+def test_a_file_that_makes_calamine_panic_gives_one_line_not_a_rust_backtrace(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    # Found by the fuzzer: a sheet position past the end of the stream makes calamine panic.
+    # pyo3 turns the panic into an exception, but Rust prints it (and, with RUST_BACKTRACE set,
+    # a 40-line backtrace) to the terminal first.
+    data = bytearray((FIXTURES / "contacts.xls").read_bytes())
+    at = data.find(b"\x85\x00\x10\x00")  # BOUNDSHEET, 16 bytes: the sheet's stream position
+    data[at + 4 : at + 8] = struct.pack("<I", 10_749_093)
+    path = write(tmp_path, "panic.xls", bytes(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "csvscore", "map", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **environ, "RUST_BACKTRACE": "1"},
+        timeout=120,
+    )
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"Error: {path}: is an Office file but not a readable Excel")

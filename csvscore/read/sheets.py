@@ -7,10 +7,15 @@ the text a person sees in Excel, and finds the header and rows. Calamine failure
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import sys
+import threading
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -132,11 +137,45 @@ def _guarded(path: Path, name: str, kind: str, check: Callable[..., None], *args
 def _calamine(path: Path, name: str, kind: str, call: Callable[..., Any], *args: Any) -> Any:
     """Call into calamine; whatever it raises (a Rust panic included) becomes an InputError."""
     try:
-        return call(*args)
+        with _rust_panics_quiet():
+            return call(*args)
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as exc:  # pyo3's PanicException (a Rust panic) is a BaseException
         raise _workbook_error(path, name, kind, exc) from None
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _rust_panics_quiet() -> Iterator[None]:
+    """Keep a Rust panic's message and backtrace off the terminal while calamine runs.
+
+    A malformed file can make calamine panic; pyo3 turns the panic into an exception (made an
+    InputError above), but Rust's panic hook has already written its message, and with
+    RUST_BACKTRACE set a whole backtrace, straight to file descriptor 2. The user gets the one
+    line instead: descriptor 2 points at the null device for the call (a lock keeps two
+    readers from swapping it at once; a process without a descriptor 2 is left alone).
+    """
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 2)
+            finally:
+                os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def _get_sheet(path: Path, name: str, kind: str, book: Any, sheet: str) -> Any:
