@@ -112,6 +112,9 @@ def test_the_cell_limit_is_the_block_from_a1_to_the_last_cell_and_can_be_raised(
         ("single quotes", "<c r='XFD1048576' t='inlineStr'><is><t>x</t></is></c>"),
         ("lower case", '<c r="xfd1048576" t="inlineStr"><is><t>x</t></is></c>'),
         ("a quoted > first", '<c s=">" r="XFD1048576"><v>1</v></c>'),
+        ("a second r, no space", '<c r="D3"r="XFD1048576"><v>1</v></c>'),
+        ("spaces around =", '<c r="D3" r = "XFD1048576"><v>1</v></c>'),
+        ("a form feed", '<c r="D3"\fr="XFD1048576"><v>1</v></c>'),
         ("cells without r", '<row r="1048576">' + "<c><v>1</v></c>" * 20 + "</row>"),
     ],
 )

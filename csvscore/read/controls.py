@@ -102,12 +102,32 @@ def filtered_lines(lines: Iterable[str], removed: Removed) -> Iterator[str]:
         yield removed.add(line, number) if search(line) else line
 
 
+_KEEP = bytes(b for b in range(256) if b not in _C0_DEL)
+_BLOCK = 8192  # rows checked per C-level pass
+
+
+def rows_have_controls(rows: list[list[str]]) -> bool:
+    """Whether any cell holds a control character: C-level passes over the rows' UTF-8 bytes
+    (C0 and DEL are single bytes there; C1 starts with C2), a block of rows at a time."""
+    for start in range(0, len(rows), _BLOCK):
+        text = "".join(map("".join, rows[start : start + _BLOCK]))
+        data = text.encode("utf-8", "surrogatepass")
+        if len(data.translate(None, _KEEP)):
+            return True
+        if b"\xc2" in data and _C1_IN_UTF8.search(data):
+            return True
+    return False
+
+
 def clean_rows(rows: list[list[str]], numbers: list[int], removed: Removed) -> None:
     """Remove control characters from ``rows`` in place (``numbers``: their row numbers).
 
-    ``str.isprintable`` (C-level) clears almost every row at once; it is also False for tabs,
-    line breaks and a few spaces, so the rows it flags are then looked at with the exact pattern.
+    The rows are checked at C speed first (:func:`rows_have_controls`); only when something is
+    found is each row looked at, and only the rows ``str.isprintable`` flags (it is also False
+    for tabs and line breaks) are searched with the exact pattern.
     """
+    if not rows_have_controls(rows):
+        return
     flagged = compress(range(len(rows)), map(not_, map(str.isprintable, map("".join, rows))))
     for index in flagged:
         row = rows[index]

@@ -66,8 +66,8 @@ def xlsx_reach(chunks: Iterable[bytes], again: Iterable[bytes] | None = None) ->
     shape it does not cover (without it, ``chunks`` must be re-iterable).
     """
     fast = _FastXlsx()
-    for body in tag_aligned(chunks):
-        if not fast.chunk(body):
+    for data, cut in _padded_tags(chunks):
+        if not fast.chunk(data, cut):
             return _precise_xlsx(tag_aligned(again if again is not None else chunks))
     return fast.reach
 
@@ -87,23 +87,46 @@ def tag_aligned(chunks: Iterable[bytes]) -> Iterator[bytes]:
         yield carry
 
 
+_LOOK_AHEAD = 32  # bytes read past a tag's start (REF, attributes) without leaving the chunk
+
+
+def _padded_tags(chunks: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+    """(data, cut): the tags starting before ``cut`` are whole, with 32 bytes after each.
+
+    The cut is at the last ``<`` at least 32 bytes before the end, so no padding copy is needed
+    (only the last chunk gets some); the rest is carried into the next chunk.
+    """
+    carry = b""
+    for chunk in chunks:
+        data = carry + chunk if carry else chunk
+        cut = data.rfind(b"<", 0, len(data) - _LOOK_AHEAD)
+        if cut <= 0:
+            carry = data
+            continue
+        carry = data[cut:]
+        yield data, cut
+    if carry:
+        yield carry + b"\0" * _LOOK_AHEAD, len(carry)
+
+
 def _little(text: bytes) -> int:
     return int.from_bytes(text, "little")
 
 
 _C_TAG = _little(b"<c")
-_R_EQ = _little(b"r=")
 _R_TAG = _little(b"<r")
-_PAD = b"\0" * 16  # so that looking a few bytes past a tag never leaves the chunk
 
 
 class _FastXlsx:
     """The numpy scan of the usual shape; ``chunk()`` says False when it does not apply.
 
-    The usual shape: every cell tag is written ``<c r="REF"`` (REF: 1-3 capital letters, 1-7
-    digits), no tag name has a namespace prefix, and the only ``r`` attributes are those of the
-    cells and of rows that have it first. Then each cell's position is its REF, and the reach is
-    the largest of them. Patterns are found by comparing 2- and 4-byte words at every offset.
+    The usual shape is what Excel, openpyxl and most writers produce: no tag name has a
+    namespace prefix, every cell tag starts ``<c r="REF"`` (REF: 1-3 capital letters, 1-7
+    digits), and the only ``r`` attributes are those of the cells and of rows that have it first.
+    Then each cell's position is its REF and the reach is the largest REF. "Only": every byte
+    ``r`` standing alone (after a space or a quote, before a space or ``=``: what calamine would
+    take for an attribute called r) is counted, and must match; a second ``r`` in a cell, which
+    calamine would use, cannot hide. Tags are found by comparing 2-byte words at both offsets.
     """
 
     def __init__(self) -> None:
@@ -112,27 +135,22 @@ class _FastXlsx:
         self.np: Any = np
         self.reach = Reach()
 
-    def _find(self, a: Any, pattern: int, width: int) -> Any:
-        """Positions of a ``width``-byte little-endian ``pattern`` at any offset (unordered)."""
+    def _find(self, a: Any, pattern: int) -> Any:
+        """Positions of a 2-byte little-endian ``pattern`` at either offset (unordered)."""
         np = self.np
-        kind = "<u2" if width == 2 else "<u4"
         found = []
-        for offset in range(width):
-            words = (len(a) - offset) // width
-            if words <= 0:
-                continue
-            view = a[offset : offset + words * width].view(kind)
-            found.append(np.flatnonzero(view == pattern) * width + offset)
+        for offset in (0, 1):
+            words = (len(a) - offset) // 2
+            if words > 0:
+                view = a[offset : offset + words * 2].view("<u2")
+                found.append(np.flatnonzero(view == pattern) * 2 + offset)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def chunk(self, body: bytes) -> bool:
+    def chunk(self, data: bytes, cut: int) -> bool:
         np = self.np
-        size = len(body)
-        if not size:
-            return True
-        padded = np.frombuffer(body + _PAD, np.uint8)
-        a = padded[:size]
-        at = padded.__getitem__  # bytes at positions (up to 16 past the end: padding)
+        padded = np.frombuffer(data, np.uint8)
+        a = padded[:cut]
+        at = padded.__getitem__  # bytes at positions (up to 32 past ``cut``: still in ``data``)
 
         # Namespace-prefixed cell or row tags ("<x:c", "<x:row"): the precise scan.
         colons = np.flatnonzero(a == 58)
@@ -142,25 +160,30 @@ class _FastXlsx:
             row = (after == 114) & (at(colons + 2) == 111) & (at(colons + 3) == 119)
             if (cell | (row & _delimiter(np, at(colons + 4)))).any():
                 return False
-        cells = self._find(a, _C_TAG, 2)
+        cells = self._find(a, _C_TAG)
         cells = cells[_delimiter(np, at(cells + 2))]  # "<c" then a delimiter: a cell tag
         plain = (at(cells + 2) == 32) & (at(cells + 3) == 114) & (at(cells + 4) == 61)
         plain &= at(cells + 5) == 34
         if not plain.all():
             return False  # a cell without r, or with r not first
-        rows = self._find(a, _R_TAG, 2)
-        rows = rows[(at(rows + 2) == 111) & (at(rows + 3) == 119) & _delimiter(np, at(rows + 4))]
-        rows_first_r = int(((at(rows + 4) == 32) & (at(rows + 5) == 114)).sum())
-        r_attributes = self._find(a, _R_EQ, 2)
-        r_attributes = r_attributes[r_attributes >= 1]
-        if int(_space(np, at(r_attributes - 1)).sum()) != cells.size + rows_first_r:
-            return False  # another r attribute somewhere (a second one in a cell, say)
+        rows = self._find(a, _R_TAG)
+        rows = rows[(at(rows + 2) == 111) & (at(rows + 3) == 119)]
+        rows_r_first = int(((at(rows + 4) == 32) & (at(rows + 5) == 114)).sum())
+        letters_r = np.flatnonzero(a == 114)
+        letters_r = letters_r[letters_r >= 1]
+        before, after = at(letters_r - 1), at(letters_r + 1)
+        alone = (_space(np, before) | (before == 34) | (before == 39)) & (
+            _space(np, after) | (after == 61)
+        )
+        if int(alone.sum()) != cells.size + rows_r_first:
+            return False  # another r attribute (a second one in a cell, r = "...", ...)
         if not cells.size:
             return True
-        return self._references(at, cells + 6)
+        return self._references(at, cells + 6) is not None
 
-    def _references(self, at: Any, start: Any) -> bool:
-        """Read "REF" at ``start`` (1-3 capital letters, 1-7 digits, a quote) into the reach."""
+    def _references(self, at: Any, start: Any) -> Any:
+        """Read "REF" at ``start`` into the reach; the positions of the closing quotes, or None
+        when a REF is not 1-3 capital letters, 1-7 digits and a quote."""
         np = self.np
         b0 = at(start).astype(np.int32)
         b1 = at(start + 1).astype(np.int32)
@@ -169,7 +192,7 @@ class _FastXlsx:
         second = (b1 >= 65) & (b1 <= 90)
         third = second & (b2 >= 65) & (b2 <= 90)
         if not ((b0 >= 65) & (b0 <= 90)).all() or (third & (b3 >= 65) & (b3 <= 90)).any():
-            return False  # lower case, no letters, or four letters: the precise scan decides
+            return None  # lower case, no letters, or four letters: the precise scan decides
         column = np.where(
             third,
             (b0 - 64) * 676 + (b1 - 64) * 26 + (b2 - 64),
@@ -184,8 +207,9 @@ class _FastXlsx:
             if not live.any():
                 break
             digits += live
-        if not (((digits >= 1) & (digits <= 7)) & (at(digits_at + digits) == 34)).all():
-            return False
+        close = digits_at + digits
+        if not (((digits >= 1) & (digits <= 7)) & (at(close) == 34)).all():
+            return None
         # The largest row: the most digits first, then the largest number among those.
         longest = int(digits.max())
         pick = digits_at[digits == longest]
@@ -193,7 +217,7 @@ class _FastXlsx:
         for k in range(longest):
             row = row * 10 + (at(pick + k).astype(np.int64) - 48)
         self.reach.add(max(int(row.max()) - 1, 0), int(column.max()) - 1)
-        return True
+        return close
 
 
 def _delimiter(np: Any, values: Any) -> Any:
@@ -202,7 +226,8 @@ def _delimiter(np: Any, values: Any) -> Any:
 
 
 def _space(np: Any, values: Any) -> Any:
-    return (values == 32) | (values == 9) | (values == 10) | (values == 13)
+    """What XML (and calamine's attribute reader) takes for white space, form feed included."""
+    return (values == 32) | (values == 9) | (values == 10) | (values == 13) | (values == 12)
 
 
 # The precise scan: cell, row and sheetData tags with any prefix and attribute layout. Attribute

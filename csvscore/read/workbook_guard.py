@@ -23,7 +23,7 @@ from csvscore.read.limits import ReadLimits, off_grid, over_cells, over_size
 from csvscore.read.ods_extent import ods_sheets
 from csvscore.read.sheet_extent import Reach, tag_aligned, xlsb_reach, xlsx_reach
 from csvscore.read.xls_extent import Damaged, NotCompound, xls_size
-from csvscore.read.zipparts import ZipParts
+from csvscore.read.zipparts import ZipParts, prefetched
 
 _HEAD = 1 << 16
 _RELATIONSHIP = re.compile(rb"<(?:[\w.\-]+:)?Relationship\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
@@ -32,7 +32,7 @@ _ATTR = re.compile(rb"""([\w.\-:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 _SST = re.compile(rb"<(?:[\w.\-]+:)?sst(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>")
 _SHEET_TYPES = ("/worksheet", "/chartsheet", "/dialogsheet")
 _SMALL = 1 << 24  # workbook.xml and relationship parts are read whole up to this size
-_SCAN = 1 << 22  # sheet XML is measured 4 MiB at a time (numpy calls are per chunk)
+_SCAN = 1 << 21  # sheet XML is measured 2 MiB at a time (numpy calls are per chunk)
 
 
 class WorkbookGuard:
@@ -212,8 +212,8 @@ class WorkbookGuard:
         with ZipParts(self.path, self.name, self.limits) as parts:
             for info in todo:
                 if self.kind == "xlsx":
-                    chunks, again = parts.chunks(info, _SCAN), parts.chunks(info, _SCAN)
-                    reach = xlsx_reach(chunks, again=again)
+                    chunks = prefetched(parts.chunks(info, _SCAN))
+                    reach = xlsx_reach(chunks, again=parts.chunks(info, _SCAN))
                 else:
                     reach = xlsb_reach(parts.chunks(info))
                 self._check_reach(sheet, reach)

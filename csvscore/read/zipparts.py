@@ -12,9 +12,11 @@ Part names are looked up the way calamine does: ASCII case ignored, backslashes 
 
 from __future__ import annotations
 
+import queue
 import struct
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from csvscore.errors import InputError
@@ -132,3 +134,46 @@ class ZipParts:
         with self.archive.open(info) as handle:
             while chunk := handle.read(size):
                 yield chunk
+
+
+_DONE = object()
+
+
+def prefetched(chunks: Iterable[bytes], depth: int = 2) -> Iterator[bytes]:
+    """``chunks`` produced on a helper thread, ``depth`` ahead of the consumer.
+
+    Decompressing releases the GIL, so on a second core the next chunk is being unpacked while
+    this one is measured. An error on the helper thread is raised here; stopping early (the
+    generator closed) stops the helper.
+    """
+    ahead: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        ahead.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ahead.put(exc)
+
+    helper = threading.Thread(target=produce, name="csvscore-unzip", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        helper.join()
