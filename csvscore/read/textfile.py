@@ -272,8 +272,7 @@ def _parse_pass(
                     if starts is None:
                         raise _NeedTracking
                     last = reader.line_num
-                    cells.add(sum(map(len, rest)), found, size)
-                    _add_bulk(found, rest, starts, size)
+                    cells.add(_add_bulk(found, rest, starts, size), found, size)
                 check.at_end(reader.line_num)
                 return found
 
@@ -389,8 +388,8 @@ def _span_of(row: list[str]) -> int:
     return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: int) -> None:
-    """Add rows read in bulk, ``rows[i]`` starting on line ``starts[i]``.
+def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: int) -> int:
+    """Add rows read in bulk, ``rows[i]`` starting on line ``starts[i]``; return their cells.
 
     Finds the rows needing attention (another cell count than the header, or a blank
     first cell, which every blank row has) with C-level passes, and copies the runs of
@@ -398,6 +397,7 @@ def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: i
     """
     count = len(rows)
     lengths = list(map(len, rows))
+    cells = sum(lengths)  # as read, before padding: what the cell limit counts
     odd = set(compress(range(count), map(size.__ne__, lengths)))
     # Empty lines have no cell for itemgetter(0); next(iter(row), "") copes, but slower.
     empty_lines = 0 in lengths
@@ -411,6 +411,7 @@ def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: i
         done = index + 1
     found.rows.extend(rows[done:] if done else rows)
     found.source_rows.extend(starts[done:] if done else starts)
+    return cells
 
 
 class _SpanCheck:
