@@ -305,3 +305,32 @@ def test_a_key_echoed_in_rejection_reasons_is_in_no_file_and_no_output(
     with sqlite3.connect(journals[0]) as db:
         dump = "\n".join(db.iterdump())
     assert SECRET not in dump and "<hidden>" in dump
+
+
+def test_control_characters_are_neither_sent_nor_written_and_summary_says_so(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    from tests.support import summary
+
+    sb = make_sandbox()
+    src = tmp_path / "c.csv"
+    others = b"".join(b"P%d,Q,415-555-01%02d,ok\n" % (i, 10 + i) for i in range(20))
+    src.write_bytes(  # a few stray control characters, not a binary file
+        b"First Name,Last Name,Phone,Notes\n"
+        b"Ann,Lee,415-555-0134,call\x00 back\n"
+        b"Bob,R\x1b[31may,415-555-0135,ok\n" + others
+    )
+    run = score(sb, src, environ, "--format", "csv")
+    assert run.code == ExitCode.OK, run.err
+    sent = [c for rec in sb.state.score_requests for c in rec.contacts or []]
+    assert [c["lastName"] for c in sent[:2]] == ["Lee", "R[31may"]
+    assert sent[0]["unmappedFields"]["Notes"] == "call back"
+    assert "\x1b" not in run.out + run.err
+    written = (tmp_path / "c.scored.csv").read_bytes()
+    assert b"\x00" not in written and b"\x1b" not in written
+    run = score(sb, src, environ)  # the workbook too, with the note in Summary
+    notes = [v for k, v in summary(tmp_path / "c.scored.xlsx").items() if "Removed" in str(v)]
+    assert notes == [
+        "Removed 2 control characters (1 NUL, 1 ESC) from lines 2, 3: they are not sent to "
+        "TitanX nor written to the result."
+    ]
