@@ -15,6 +15,7 @@ import sys
 import textwrap
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -538,3 +539,19 @@ def test_a_file_that_makes_calamine_panic_gives_one_line_not_a_rust_backtrace(
     assert done.returncode == ExitCode.BAD_INPUT
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"Error: {path}: is an Office file but not a readable Excel")
+
+
+def test_unpacking_ahead_on_a_helper_thread_hands_over_errors_and_stops_when_left() -> None:
+    from csvscore.read.zipparts import prefetched
+
+    def parts() -> Any:
+        yield b"a"
+        yield b"b"
+        yield b"c"
+        raise zipfile.BadZipFile("Bad CRC-32")
+
+    early = prefetched(parts(), depth=1)
+    assert next(early) == b"a"
+    early.close()  # returns: the helper stopped instead of waiting to hand over the rest
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        list(prefetched(parts()))

@@ -149,20 +149,24 @@ def prefetched(chunks: Iterable[bytes], depth: int = 2) -> Iterator[bytes]:
     ahead: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def hand_over(item: object) -> bool:
+        """Queue ``item`` unless the consumer has stopped (then say so)."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        ahead.put(chunk, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not hand_over(chunk):
                     return
-            ahead.put(_DONE)
+            hand_over(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
-            ahead.put(exc)
+            hand_over(exc)
 
     helper = threading.Thread(target=produce, name="csvscore-unzip", daemon=True)
     helper.start()
