@@ -148,7 +148,9 @@ class WorkbookGuard:
         xl = self._xl_path(parts)
         rels = parts.read_small(f"{xl}_rels/workbook.xml.rels", _SMALL)
         book = parts.read_small(f"{xl}workbook.xml", _SMALL)
-        targets: dict[bytes, str] = {}
+        # A repeated relationship id or sheet name keeps every part it could mean: what is
+        # measured must include whichever one calamine picks.
+        targets: dict[bytes, list[str]] = {}
         for attrs in _RELATIONSHIP.findall(rels or b""):
             rel_id, kind = _attribute(attrs, b"Id"), _attribute(attrs, b"Type") or b""
             target = _attribute(attrs, b"Target")
@@ -156,7 +158,7 @@ class WorkbookGuard:
                 continue
             text = html.unescape(target.decode("utf-8", "replace"))
             path = text[1:] if text.startswith("/") else xl + text
-            targets[rel_id] = path
+            targets.setdefault(rel_id, []).append(path)
             if kind.decode("utf-8", "replace").endswith(_SHEET_TYPES):
                 self._all_sheet_parts.extend(parts.find(path))
         sheets: dict[str, list[zipfile.ZipInfo]] = {}
@@ -168,7 +170,8 @@ class WorkbookGuard:
             if name is None or rel_id is None or rel_id not in targets:
                 continue
             sheet = html.unescape(name.decode("utf-8", "replace"))
-            sheets[sheet] = parts.find(targets[rel_id])
+            for path in targets[rel_id]:
+                sheets.setdefault(sheet, []).extend(parts.find(path))
         if rels is None or book is None or not self._all_sheet_parts:
             # Not followed as calamine would: measure every XML part but the known others.
             self._all_sheet_parts = [
