@@ -156,7 +156,9 @@ def _rust_panics_quiet() -> Iterator[None]:
     InputError above), but Rust's panic hook has already written its message, and with
     RUST_BACKTRACE set a whole backtrace, straight to file descriptor 2. The user gets the one
     line instead: descriptor 2 points at the null device for the call (a lock keeps two
-    readers from swapping it at once; a process without a descriptor 2 is left alone).
+    readers from swapping it at once; a process without a descriptor 2 is left alone). The
+    price: another thread writing to standard error during those seconds is not seen; csvscore
+    itself runs nothing else while it reads.
     """
     with _stderr_lock:
         try:
