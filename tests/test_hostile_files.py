@@ -555,3 +555,17 @@ def test_unpacking_ahead_on_a_helper_thread_hands_over_errors_and_stops_when_lef
     early.close()  # returns: the helper stopped instead of waiting to hand over the rest
     with pytest.raises(zipfile.BadZipFile, match="CRC"):
         list(prefetched(parts()))
+
+
+def test_an_xls_sheet_is_checked_where_calamine_reads_it_not_where_a_walk_gets_to(
+    tmp_path: Path,
+) -> None:
+    # Found by the fuzzer: a damaged record length in the workbook globals derailed a walk from
+    # the start, while calamine reads each sheet from its BOUNDSHEET position and aborted on its
+    # DIMENSIONS record.
+    data = bytearray((FIXTURES / "contacts.xls").read_bytes())
+    data[1699] = 0x5A
+    at = data.find(b"\x00\x02\x0e\x00")
+    data[at + 4 : at + 16] = struct.pack("<IIHH", 0xFFFFFFFF, 0x009D459F, 0x0900, 0x6EAE)
+    outcome, _ = read_in_child(write(tmp_path, "derailed.xls", bytes(data)))
+    assert "as its DIMENSIONS record declares" in outcome

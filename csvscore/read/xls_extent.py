@@ -11,6 +11,7 @@ every DIMENSIONS record is sized with calamine's own arithmetic, 32-bit wrap-aro
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ _MINI_CUTOFF = 4096  # streams below this size live in the mini stream (calamine
 _STREAMS = ("workbook", "book")  # what calamine looks for, in this order
 
 _DIMENSIONS = 0x0200
+_BOUNDSHEET = 0x0085
+_BOF = 0x0809
+_EOF = 0x000A
 # Cell records: row (u16), column (u16) first. MULRK/MULBLANK end with the last column.
 _CELLS = frozenset({0x0006, 0x00BD, 0x00BE, 0x00D6, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E})
 _MULTI = frozenset({0x00BD, 0x00BE})
@@ -63,25 +67,54 @@ def xls_size(path: Path, max_bytes: int) -> XlsSize:
 
 
 def _biff_size(stream: bytes) -> XlsSize:
+    """Walk the stream as calamine does: the workbook globals from the start to their EOF record,
+    then each sheet from the position its BOUNDSHEET record gives, to the sheet's EOF. (A damaged
+    record length in the globals does not change where calamine reads a sheet: it was found by
+    the fuzzer that only a walk from those positions sees the DIMENSIONS record calamine reads.)
+    """
     size = XlsSize()
-    at = 0
+    sheets: set[int] = set()
+    for kind, body, end in _records(stream, 0):
+        if kind == _BOUNDSHEET and end - body >= 4:
+            sheets.add(struct.unpack_from("<I", stream, body)[0])
+        elif kind == _DIMENSIONS:
+            _dimensions(size, stream[body:end])
+        elif kind == _EOF:
+            break
+    for start in sorted(sheets):
+        depth = 0
+        seen_bof = False
+        for kind, body, end in _records(stream, start):
+            if kind == _BOF:
+                if seen_bof:
+                    depth += 1
+                seen_bof = True
+            elif kind == _EOF:
+                if depth == 0:
+                    break
+                depth -= 1
+            elif kind == _DIMENSIONS:
+                _dimensions(size, stream[body:end])  # nested ones too: a superset
+            elif kind in _CELLS and end - body >= 4:
+                row, column = struct.unpack_from("<HH", stream, body)
+                if kind in _MULTI and end - body >= 6:
+                    (column,) = struct.unpack_from("<H", stream, end - 2)
+                size.rows = max(size.rows, row + 1)
+                size.columns = max(size.columns, column + 1)
+    return size
+
+
+def _records(stream: bytes, start: int) -> Iterator[tuple[int, int, int]]:
+    """(type, body start, body end) of each record from ``start``, until one overruns."""
+    at = start
     end = len(stream)
-    unpack = struct.unpack_from
     while at + 4 <= end:
-        kind, length = unpack("<HH", stream, at)
+        kind, length = struct.unpack_from("<HH", stream, at)
         body = at + 4
         at = body + length
         if at > end:
-            break
-        if kind == _DIMENSIONS:
-            _dimensions(size, stream[body:at])
-        elif kind in _CELLS and length >= 4:
-            row, column = unpack("<HH", stream, body)
-            if kind in _MULTI and length >= 6:
-                (column,) = unpack("<H", stream, at - 2)
-            size.rows = max(size.rows, row + 1)
-            size.columns = max(size.columns, column + 1)
-    return size
+            return
+        yield kind, body, at
 
 
 def _dimensions(size: XlsSize, data: bytes) -> None:
