@@ -21,7 +21,7 @@ from pathlib import Path
 from csvscore.errors import InputError
 from csvscore.read.limits import ReadLimits, off_grid, over_cells, over_size
 from csvscore.read.ods_extent import ods_sheets
-from csvscore.read.sheet_extent import Reach, tag_aligned, xlsb_reach, xlsx_reach
+from csvscore.read.sheet_extent import Reach, xlsb_reach, xlsx_reach
 from csvscore.read.xls_extent import Damaged, NotCompound, xls_size
 from csvscore.read.zipparts import ZipParts, prefetched
 
@@ -67,7 +67,8 @@ class WorkbookGuard:
 
     def _check_ods(self, parts: ZipParts) -> None:
         for info in parts.find("content.xml"):
-            sheets = ods_sheets(tag_aligned(parts.chunks(info)))
+            # Whole, like calamine reads it (its size was checked against the limit above).
+            sheets = ods_sheets(b"".join(parts.chunks(info)))
             for sheet in sheets:
                 if sheet.cells > self.limits.max_cells:
                     what = "a sheet (with its repeated rows and cells)"
