@@ -82,26 +82,51 @@ def _biff_size(stream: bytes) -> XlsSize:
         elif kind == _EOF:
             break
     for start in sorted(sheets):
-        depth = 0
-        seen_bof = False
-        for kind, body, end in _records(stream, start):
-            if kind == _BOF:
-                if seen_bof:
-                    depth += 1
-                seen_bof = True
-            elif kind == _EOF:
-                if depth == 0:
-                    break
-                depth -= 1
-            elif kind == _DIMENSIONS:
-                _dimensions(size, stream[body:end])  # nested ones too: a superset
-            elif kind in _CELLS and end - body >= 4:
-                row, column = struct.unpack_from("<HH", stream, body)
-                if kind in _MULTI and end - body >= 6:
-                    (column,) = struct.unpack_from("<H", stream, end - 2)
-                size.rows = max(size.rows, row + 1)
-                size.columns = max(size.columns, column + 1)
+        _walk_sheet(stream, start, size)
     return size
+
+
+_HEAD = struct.Struct("<HH")
+
+
+def _walk_sheet(stream: bytes, start: int, size: XlsSize) -> None:
+    """One sheet's records, from its BOF to its EOF (nested substreams included), as calamine
+    reads them: DIMENSIONS records sized, cell positions noted. A tight loop: a big .xls has
+    millions of records."""
+    unpack = _HEAD.unpack_from
+    cells = _CELLS
+    end = len(stream)
+    at = start
+    depth = 0
+    seen_bof = False
+    rows = columns = 0
+    while at + 4 <= end:
+        kind, length = unpack(stream, at)
+        body = at + 4
+        at = body + length
+        if at > end:
+            break
+        if kind in cells:
+            if length >= 4:
+                row, column = unpack(stream, body)
+                if kind in _MULTI and length >= 6:
+                    column = unpack(stream, at - 4)[1]
+                if row >= rows:
+                    rows = row + 1
+                if column >= columns:
+                    columns = column + 1
+        elif kind == _BOF:
+            if seen_bof:
+                depth += 1
+            seen_bof = True
+        elif kind == _EOF:
+            if depth == 0:
+                break
+            depth -= 1
+        elif kind == _DIMENSIONS:
+            _dimensions(size, stream[body:at])  # nested ones too: a superset
+    size.rows = max(size.rows, rows)
+    size.columns = max(size.columns, columns)
 
 
 def _records(stream: bytes, start: int) -> Iterator[tuple[int, int, int]]:
