@@ -176,6 +176,7 @@ def _patched(draw: Any, data: bytes) -> bytes:
 
 
 inputs = st.one_of(text_file(), raw_file, xlsx_file(), ods_file(), xls_file())
+_SUFFIXES = [".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods"]
 
 # -- the target ------------------------------------------------------------------------------
 
@@ -224,8 +225,16 @@ def read_one(data: bytes, suffix: str, limits: Any, stats: dict[str, float], wor
     finally:
         took = time.perf_counter() - started
         stats["reads"] += 1
-        stats["slowest"] = max(stats["slowest"], took)
+        if took > stats["slowest"]:
+            stats["slowest"] = took
+            shutil.copyfile(path, work / "slowest.bin")
         stats["kinds:" + suffix] = stats.get("kinds:" + suffix, 0) + 1
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if peak > stats["peak"]:  # this input raised the child's peak memory: keep it
+            stats["peak"] = peak
+            shutil.copyfile(path, work / "peak.bin")
+            stats["peak_size"] = len(data)
+            stats["peak_kind"] = _SUFFIXES.index(suffix)
     if took > stats["max_read_seconds"]:
         raise Finding(f"a read took {took:.1f} s")
 
@@ -237,7 +246,13 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
     # Tighter than the defaults (which the test suite checks): the guards are the same code, and
     # an input that is merely big (a million rows of one cell) then costs a second, not five.
     limits = [ReadLimits(max_mb=64, max_cells=2_000_000), ReadLimits(max_mb=1, max_cells=50_000)]
-    stats: dict[str, float] = {"reads": 0, "slowest": 0.0, "max_read_seconds": max_read_seconds}
+    stats: dict[str, float] = {
+        "reads": 0,
+        "slowest": 0.0,
+        "max_read_seconds": max_read_seconds,
+        "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak_size": 0,
+    }
     deadline = time.monotonic() + seconds
     rng = random.Random(seed_value)
     batches = 0
@@ -270,9 +285,15 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
         batches += 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     kinds = ", ".join(f"{k[6:]} {int(v)}" for k, v in sorted(stats.items()) if k[:6] == "kinds:")
+    raised = sorted(work.glob("peak.*"))
+    by = (
+        f" (raised last by a {int(stats['peak_size'])}-byte {raised[0].suffix} input)"
+        if raised
+        else ""
+    )
     print(
         f"child: {int(stats['reads'])} reads in {batches} batches ({kinds}); slowest read "
-        f"{stats['slowest']:.2f} s; peak RSS {peak} MiB",
+        f"{stats['slowest']:.2f} s; peak RSS {peak} MiB{by}",
         flush=True,
     )
     return 0

@@ -569,3 +569,14 @@ def test_an_xls_sheet_is_checked_where_calamine_reads_it_not_where_a_walk_gets_t
     data[at + 4 : at + 16] = struct.pack("<IIHH", 0xFFFFFFFF, 0x009D459F, 0x0900, 0x6EAE)
     outcome, _ = read_in_child(write(tmp_path, "derailed.xls", bytes(data)))
     assert "as its DIMENSIONS record declares" in outcome
+
+
+def test_ods_empty_rows_before_a_last_filled_row_are_counted_as_calamine_builds_them(
+    tmp_path: Path,
+) -> None:
+    # Found by the fuzzer: a million repeated empty rows, then one filled row past the row
+    # cap. calamine builds every empty row before it (a peak of 1.1 GB in the fuzzer).
+    empty = ods_row('<table:table-cell table:number-columns-repeated="1000"/>', repeat=1048576)
+    path = write(tmp_path, "gap.ods", ods_contacts(empty, ods_row(ods_cell("x"))))
+    with pytest.raises(InputError, match=r"spans 1,048,577 rows x 3 columns"):
+        read_table(path, limits=ReadLimits(max_cells=2_000_000))

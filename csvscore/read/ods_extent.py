@@ -70,8 +70,10 @@ def ods_sheets(content: bytes) -> list[OdsSheet]:
                 width = 0
             else:
                 width = min(segment.count(_CELL) + segment.count(_COVERED), EXCEL_COLUMNS)
-            if width and repeat > 0:
-                sheet.rows = total_rows
+            if width:
+                # A filled row past the row cap still ends the sheet there for calamine, which
+                # then builds every (empty) row before it: found by the fuzzer.
+                sheet.rows = total_rows if repeat > 0 else total_rows + 1
                 sheet.columns = max(sheet.columns, width)
     return sheets
 
