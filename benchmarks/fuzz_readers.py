@@ -230,11 +230,12 @@ def read_one(data: bytes, suffix: str, limits: Any, stats: dict[str, float], wor
             shutil.copyfile(path, work / "slowest.bin")
         stats["kinds:" + suffix] = stats.get("kinds:" + suffix, 0) + 1
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        if peak > stats["peak"]:  # this input raised the child's peak memory: keep it
-            stats["peak"] = peak
+        if peak - stats["peak"] > stats["jump"]:  # the biggest rise of the peak: keep the input
+            stats["jump"] = peak - stats["peak"]
             shutil.copyfile(path, work / "peak.bin")
             stats["peak_size"] = len(data)
             stats["peak_kind"] = _SUFFIXES.index(suffix)
+        stats["peak"] = max(stats["peak"], peak)
     if took > stats["max_read_seconds"]:
         raise Finding(f"a read took {took:.1f} s")
 
@@ -252,6 +253,7 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
         "max_read_seconds": max_read_seconds,
         "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "peak_size": 0,
+        "jump": 0,
     }
     deadline = time.monotonic() + seconds
     rng = random.Random(seed_value)
@@ -285,12 +287,9 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
         batches += 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     kinds = ", ".join(f"{k[6:]} {int(v)}" for k, v in sorted(stats.items()) if k[:6] == "kinds:")
-    raised = sorted(work.glob("peak.*"))
-    by = (
-        f" (raised last by a {int(stats['peak_size'])}-byte {raised[0].suffix} input)"
-        if raised
-        else ""
-    )
+    size, kind = int(stats["peak_size"]), _SUFFIXES[int(stats.get("peak_kind", 0))]
+    jump = int(stats["jump"]) // 1024
+    by = f" (the biggest rise, {jump} MiB, from a {size}-byte {kind} input)" if size else ""
     print(
         f"child: {int(stats['reads'])} reads in {batches} batches ({kinds}); slowest read "
         f"{stats['slowest']:.2f} s; peak RSS {peak} MiB{by}",
