@@ -580,3 +580,11 @@ def test_ods_empty_rows_before_a_last_filled_row_are_counted_as_calamine_builds_
     path = write(tmp_path, "gap.ods", ods_contacts(empty, ods_row(ods_cell("x"))))
     with pytest.raises(InputError, match=r"spans 1,048,577 rows x 3 columns"):
         read_table(path, limits=ReadLimits(max_cells=2_000_000))
+
+
+def test_styled_empty_cells_far_out_do_not_make_a_sheet_too_big(tmp_path: Path) -> None:
+    # calamine leaves empty cells out of the sheet's block: a template formatted down to row
+    # 1,048,576 is read, not refused.
+    raw = '<row r="1048576"><c r="Z1048576" s="3"/></row>'
+    table = read_table(write(tmp_path, "styled.xlsx", contacts_xlsx(raw=raw)))
+    assert table.rows == [["Ann", "Lee", "415-555-0134"]]

@@ -61,17 +61,26 @@ class Reach:
 # -- XLSX ----------------------------------------------------------------------------------------
 
 
-def xlsx_reach(chunks: Iterable[bytes], again: Iterable[bytes] | None = None) -> Reach:
+def xlsx_reach(
+    chunks: Iterable[bytes], again: Iterable[bytes] | None = None, max_cells: int | None = None
+) -> Reach:
     """The reach of an XLSX worksheet part given as decompressed chunks.
 
     ``again`` yields the same part once more, for the precise scan when the fast one meets a
-    shape it does not cover (without it, ``chunks`` must be re-iterable).
+    shape it does not cover (without it, ``chunks`` must be re-iterable). The precise scan also
+    settles a fast result over ``max_cells`` or off Excel's grid: the fast scan counts empty
+    styled cells (``<c r="Z9999" s="3"/>``), which calamine leaves out, and a refusal must not
+    rest on them.
     """
     fast = _FastXlsx()
     for data, cut in _padded_tags(chunks):
         if not fast.chunk(data, cut):
-            return _precise_xlsx(tag_aligned(again if again is not None else chunks))
-    return fast.reach
+            break
+    else:
+        over = max_cells is not None and fast.reach.cells > max_cells
+        if not over and not fast.reach.off_grid():
+            return fast.reach
+    return _precise_xlsx(tag_aligned(again if again is not None else chunks))
 
 
 def tag_aligned(chunks: Iterable[bytes]) -> Iterator[bytes]:

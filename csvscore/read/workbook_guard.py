@@ -217,7 +217,8 @@ class WorkbookGuard:
             for info in todo:
                 if self.kind == "xlsx":
                     chunks = prefetched(parts.chunks(info, _SCAN))
-                    reach = xlsx_reach(chunks, again=parts.chunks(info, _SCAN))
+                    again = parts.chunks(info, _SCAN)
+                    reach = xlsx_reach(chunks, again, self.limits.max_cells)
                 else:
                     reach = xlsb_reach(parts.chunks(info))
                 self._check_reach(sheet, reach)
