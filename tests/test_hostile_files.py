@@ -588,3 +588,15 @@ def test_styled_empty_cells_far_out_do_not_make_a_sheet_too_big(tmp_path: Path) 
     raw = '<row r="1048576"><c r="Z1048576" s="3"/></row>'
     table = read_table(write(tmp_path, "styled.xlsx", contacts_xlsx(raw=raw)))
     assert table.rows == [["Ann", "Lee", "415-555-0134"]]
+
+
+def test_an_xls_stream_is_found_by_name_as_calamine_finds_it(tmp_path: Path) -> None:
+    # Found by the fuzzer: a damaged name-length field hid the "Workbook" stream from the
+    # check, not from calamine (which cuts names at their first NUL), and it aborted.
+    data = bytearray((FIXTURES / "contacts.xls").read_bytes())
+    entry = data.find("Workbook".encode("utf-16-le"))
+    data[entry + 64] = 0xB8  # the name's length: 18 -> 184
+    at = data.find(b"\x00\x02\x0e\x00")
+    data[at + 4 : at + 16] = struct.pack("<IIHH", 0x119, 0x000C3C34, 0x04F6, 0x0207)
+    outcome, _ = read_in_child(write(tmp_path, "named.xls", bytes(data)))
+    assert "as its DIMENSIONS record declares" in outcome

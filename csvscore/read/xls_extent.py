@@ -19,7 +19,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _END = 0xFFFFFFFE  # ENDOFCHAIN
 _DIFSECT = 0xFFFFFFFC  # this and above: not a sector
 _MINI_CUTOFF = 4096  # streams below this size live in the mini stream (calamine ignores the header)
-_STREAMS = ("workbook", "book")  # what calamine looks for, in this order
+_STREAMS = ("Workbook", "Book")  # what calamine looks for, in this order
 
 _DIMENSIONS = 0x0200
 _BOUNDSHEET = 0x0085
@@ -238,11 +238,12 @@ def _workbook_stream(data: bytes, max_bytes: int) -> bytes:
         mini_stream = b"".join(read_sector(n) for n in root)[:root_size]
         for n in chain(first_minifat, fat, minifat_count):
             minifat.extend(struct.unpack(f"<{per}I", read_sector(n)))
+    # Names as calamine reads them: the 64 bytes decoded, cut at the first NUL (the length field
+    # and the entry type are not looked at); the first entry of a name wins, case counts.
     by_name: dict[str, tuple[int, int]] = {}
     for entry in entries:
-        length = min(struct.unpack_from("<H", entry, 64)[0], 64)
-        name = entry[: max(length - 2, 0)].decode("utf-16-le", "replace").lower()
-        if entry[66] == 2 and name not in by_name:
+        name = entry[:64].decode("utf-16-le", "replace").split("\0", 1)[0]
+        if name not in by_name:
             by_name[name] = (struct.unpack_from("<I", entry, 116)[0], stream_size(entry))
     wanted = next((by_name[n] for n in _STREAMS if n in by_name), None)
     if wanted is None:
