@@ -41,6 +41,7 @@ __all__ = [
     "NotSavedError",
     "OutputError",
     "Prepared",
+    "ReadLimits",
     "ReadOptions",
     "RowProblem",
     "RowResult",
@@ -91,6 +92,7 @@ _EXPORTS: dict[str, str] = {
     "Table": "csvscore.read.table",
     "RowProblem": "csvscore.read.table",
     "read_table": "csvscore.read.reader",
+    "ReadLimits": "csvscore.read.limits",
     "Mapping": "csvscore.mapping.model",
     "ColumnMapping": "csvscore.mapping.model",
     "map_columns": "csvscore.mapping.matcher",
@@ -159,6 +161,7 @@ if TYPE_CHECKING:  # the same names, eagerly, for type checkers and editors
         score_file,
         score_prepared,
     )
+    from csvscore.read.limits import ReadLimits
     from csvscore.read.reader import read_table
     from csvscore.read.table import RowProblem, Table
     from csvscore.results import BatchResult, RowResult, RunResult, RunSummary, exit_code_for

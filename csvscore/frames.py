@@ -77,6 +77,7 @@ def _unmangled(headers: list[str]) -> list[str]:
 
 def table_from_frame(df: pd.DataFrame, name: str = DEFAULT_NAME) -> Any:
     """A :class:`~csvscore.read.table.Table` of the frame's text cells (rows numbered from 1)."""
+    from csvscore.read.controls import Removed, clean_rows
     from csvscore.read.table import Table
 
     pd = _pandas()
@@ -90,14 +91,21 @@ def table_from_frame(df: pd.DataFrame, name: str = DEFAULT_NAME) -> Any:
     for line in [headers, *rows]:
         # A unit separator between cells and a record separator after each row: unambiguous.
         digest.update(("\x1f".join(line) + "\x1e").encode("utf-8", "surrogatepass"))
+    notes = [f"Read from a pandas DataFrame ({len(rows)} rows, {len(headers)} columns)."]
+    source_rows = list(range(1, len(rows) + 1))
+    removed = Removed("row")  # NUL, ESC...: never sent nor written (csvscore.read.controls)
+    clean_rows([headers], [0], removed)
+    clean_rows(rows, source_rows, removed)
+    if removed.note():
+        notes.append(str(removed.note()))
     return Table(
         path=Path(name),
         format="dataframe",
         headers=headers,
         rows=rows,
-        source_rows=list(range(1, len(rows) + 1)),
+        source_rows=source_rows,
         header_row=0,
-        notes=[f"Read from a pandas DataFrame ({len(rows)} rows, {len(headers)} columns)."],
+        notes=notes,
         fingerprint=digest.hexdigest(),
     )
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from csvscore import fetching
+from csvscore.api.urls import check_base_url, resolve_base_url
 from csvscore.contacts.build import PreparedRow, file_fingerprint, prepare_rows
 from csvscore.errors import (
     CsvscoreError,
@@ -43,7 +44,9 @@ from csvscore.mapping.overrides import Overrides, header_signature, load_overrid
 from csvscore.output.destination import check_writable, default_output_path
 from csvscore.output.live import LiveRows
 from csvscore.output.report import is_result_header
-from csvscore.output.workbook import write_result
+from csvscore.output.sheet_width import width_notes
+from csvscore.output.workbook import output_target, write_result
+from csvscore.read.limits import ReadLimits
 from csvscore.read.reader import read_table
 from csvscore.read.table import Table
 from csvscore.results import DUPLICATE, RunResult
@@ -75,6 +78,8 @@ class ReadOptions:
     header_row: int | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    # How much is read before a file is refused (file size, cells): README, "Limits".
+    limits: ReadLimits = field(default_factory=ReadLimits)
 
 
 @dataclass
@@ -108,6 +113,7 @@ def map_file(
         header_row=read.header_row,
         encoding=read.encoding,
         delimiter=read.delimiter,
+        limits=read.limits,
     )
     return map_table(table, options, env=env)
 
@@ -286,6 +292,9 @@ def prepare(
     """
     require_fields(mapped.mapping)
     request.options.check()
+    if not request.options.dry_run and not request.sandbox:
+        # Before the cost is confirmed: an http:// address would send the key in clear text.
+        check_base_url(resolve_base_url(request.base_url, env))
     table = mapped.table
     # A file that carries the columns csvscore adds is one of our own results.
     if is_result_header(table.headers) and not (request.rescore or request.options.new_run):
@@ -324,6 +333,9 @@ def prepare(
     )
     if not request.rescore:
         _hold_back(rows, fingerprint, view, request, env, notes)
+    # Decided before sending: what a workbook shows of an export wider than Excel allows.
+    out = output_target(request.output or default_output_path(table.path, request.fmt), request.fmt)
+    notes.extend(width_notes(table, request.fmt, out))
     cost = request.options.cost_per_phone
     if cost is None:
         cost = estimate_cost_per_phone(request, env, scoring_type)
@@ -426,7 +438,7 @@ def score_prepared(
     (:func:`csvscore.score_frame` returns a DataFrame instead); the journal and the ledger are
     kept all the same.
     """
-    from csvscore.api.client import DEFAULT_BASE_URL, TitanXClient
+    from csvscore.api.client import TitanXClient
 
     table = mapped.table
     say = on_event or (lambda _message: None)
@@ -479,7 +491,7 @@ def score_prepared(
                 source = fetching.sandbox_loop(sb, priorities, stack)
         else:
             api_key, _source = credentials.resolve_api_key(env=env)
-            base_url = request.base_url or env.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
+            base_url = resolve_base_url(request.base_url, env)
             if write:
                 source = _connected(env, priorities, stack, request, notes, say)
         client = TitanXClient(api_key, base_url, on_event=on_event)

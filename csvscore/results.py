@@ -91,7 +91,7 @@ class RunSummary:
     duplicates: int = 0
     unconfirmed: int = 0
     failed: int = 0
-    not_sent: int = 0
+    not_sent: int = 0  # the run stopped before sending them (drop the same file again)
     ready: int = 0
     credits_charged: Decimal = Decimal(0)  # by the batches this run settled
     credits_charged_total: Decimal = Decimal(0)  # by every run of this file
@@ -121,7 +121,7 @@ def exit_code_for(result: RunResult) -> ExitCode:
         return ExitCode(s.stop_exit_code)
     if s.unconfirmed:
         return ExitCode.UNCONFIRMED
-    if s.failed:
+    if s.failed or s.not_sent:
         return ExitCode.FAILED
     if s.not_sent:  # stopped before sending them, for a reason without an exit code of its own
         return ExitCode.FAILED

@@ -244,9 +244,13 @@ def test_429_asking_for_a_wait_beyond_the_cap_stops_at_once(
     sb = make_sandbox(clock=fake_clock, rate_per_day=1)
     client = connect(sb)
     client.score([contact("r1")])
-    with pytest.raises(RateLimited, match="longer than csvscore waits") as caught:
+    with pytest.raises(
+        RateLimited, match="daily request limit for this account is used up"
+    ) as caught:
         client.score([contact("r2")])
     assert caught.value.wait == pytest.approx(6399.75)  # until the day window resets
+    assert caught.value.until == pytest.approx(fake_clock() + 6399.75)
+    assert "in 1 h 46 min" in str(caught.value)
     assert fake_clock.sleeps == []
 
 

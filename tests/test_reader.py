@@ -85,11 +85,13 @@ def test_excel_european_csv_is_windows_1252_with_semicolons() -> None:
     assert table.rows[0][6] == "“VIP” – budget 5 000 €"  # cp1252 smart quotes, dash, euro
 
 
-def test_bytes_undefined_in_cp1252_fall_back_to_latin1() -> None:
+def test_bytes_undefined_in_cp1252_fall_back_to_latin1_and_their_controls_are_removed() -> None:
     table = read("latin1_c1.csv")
     assert table.encoding == "cp1252"
     assert table.rows[0][:2] == ["Renée", "Faÿ"]
-    assert table.rows[0][4] == "Acme\x81"
+    # 0x81 decodes (as Latin-1 does) to the C1 control U+0081: not data, so it is taken out.
+    assert table.rows[0][4] == "Acme"
+    assert "Removed 1 control character (1 U+0081) from line 2" in " ".join(table.notes)
 
 
 def test_excel_unicode_text_export_is_utf16_le_tab_separated() -> None:
@@ -115,13 +117,15 @@ def test_utf16_without_bom_is_recognised(tmp_path: Path) -> None:
     assert table.rows == [["Ann", "ann@example.com"]]
 
 
-def test_a_stray_nul_in_a_text_export_is_tolerated(tmp_path: Path) -> None:
+def test_a_stray_nul_in_a_text_export_is_removed_and_noted(tmp_path: Path) -> None:
     path = tmp_path / "nul.csv"
     rows = "".join(f"Ann{i},Lee,ann{i}@example.com\n" for i in range(20))
     path.write_bytes(
         b"First Name,Last Name,Email\n" + rows.encode() + b"Bob,R\x00ay,b@example.com\n"
     )
-    assert read_table(path).rows[-1] == ["Bob", "R\x00ay", "b@example.com"]
+    table = read_table(path)
+    assert table.rows[-1] == ["Bob", "Ray", "b@example.com"]
+    assert "Removed 1 control character (1 NUL) from line 22" in " ".join(table.notes)
 
 
 def test_non_utf8_byte_after_the_sample_rereads_the_file_as_cp1252(tmp_path: Path) -> None:
@@ -141,8 +145,10 @@ def test_non_utf8_byte_after_the_sample_rereads_the_file_as_cp1252(tmp_path: Pat
 def test_encoding_argument_forces_the_encoding() -> None:
     table = read("cp1252_semicolon.csv", encoding="latin-1")
     assert table.encoding == "iso8859-1"
-    assert table.rows[0][6].startswith("\x93VIP\x94")  # what latin-1 makes of smart quotes
+    # Latin-1 makes cp1252's smart quotes, dash and euro into C1 controls: taken out, and said.
+    assert table.rows[0][6] == "VIP  budget 5 000 "
     assert "iso8859-1 (as asked)" in table.notes[0]
+    assert "control characters (" in " ".join(table.notes)
 
 
 def test_forced_encoding_that_does_not_fit_names_the_line() -> None:

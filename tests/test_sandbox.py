@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import selectors
 import signal
@@ -509,3 +510,24 @@ def test_process_mode_prints_url_serves_state_and_stops_on_sigterm() -> None:
             proc.wait()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_a_daily_window_can_be_told_when_to_end(make_sandbox: Any, fake_clock: Any) -> None:
+    sb = make_sandbox(rate_per_day=1, day_reset_in=72_000, clock=fake_clock)
+    first = get(sb, "/jobs")
+    assert first.headers["X-RateLimit-Remaining-Day"] == "0"
+    assert int(first.headers["X-RateLimit-Reset-Day"]) == math.ceil(fake_clock() + 72_000)
+    assert get(sb, "/jobs").status_code == 429
+
+
+@pytest.mark.parametrize(("answer", "status"), [("html404", 404), ("html200", 200)])
+def test_paths_the_api_does_not_have_can_be_a_web_servers_pages(
+    make_sandbox: Any, answer: str, status: int
+) -> None:
+    sb = make_sandbox(unknown_path_answer=answer)
+    response = requests.post(sb.origin + "/contacts/score", json={}, timeout=5)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "text/html"
+    assert sb.state.score_requests == []  # not the API: nothing recorded as a score request
+    with pytest.raises(ValueError, match="unknown_path_answer"):
+        make_sandbox(unknown_path_answer="teapot")

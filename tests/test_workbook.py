@@ -460,14 +460,31 @@ def test_csv_leaves_ordinary_values_alone():
     ]
 
 
-def test_characters_xml_forbids_are_removed_not_fatal(tmp_path):
-    bad = ["a\x00b", "\x07bell", "v\x0bt\x0c", "esc\x1b", "lone\ud800", "x\uffff"]
-    table = make_table(tmp_path, headers=["H\x01", "B", "C", "D", "E", "F"], rows=[bad])
+def test_control_and_illegal_xml_characters_are_removed_not_fatal(tmp_path):
+    # NUL used to show as U+FFFD; control characters are now left out of what is written.
+    bad = ["a\x00b", "\x07bell", "v\x0bt\x0c", "esc\x1b[1m", "lone\ud800", "x\uffff\x85\x7f"]
+    rows = [bad]
+    table = make_table(tmp_path, headers=["H\x01", "B", "C", "D", "E", "F"], rows=rows)
     result = make_result(table, statuses=[REJECTED], reasons=["why\x00"])
     ws = load_workbook(write(tmp_path, table, result))["Results"]
-    assert [c.value for c in ws[2][N:]] == ["ab", "bell", "vt", "esc", "lone", "x"]
+    assert [c.value for c in ws[2][N:]] == ["ab", "bell", "vt", "esc[1m", "lone", "x"]
     assert ws.cell(1, N + 1).value == "H"
     assert ws["C2"].value == "why"
+
+
+def test_a_cell_of_only_control_characters_is_written_empty(tmp_path):
+    table = make_table(tmp_path, rows=[["Ada", "\x00\x00", "", "", "", ""]])
+    ws = load_workbook(write(tmp_path, table, make_result(table, statuses=[ACCEPTED])))["Results"]
+    assert ws.cell(2, N + 2).value is None
+
+
+def test_control_characters_are_removed_from_csv_results_too(tmp_path):
+    table = make_table(tmp_path, rows=[["A\x00da", "\x1b[2J", "", "", "", ""]])
+    result = make_result(table, statuses=[REJECTED], reasons=["bad\x00 \ud800phone"])
+    out = write_result(tmp_path / "r.csv", table, Mapping(columns=[]), result, fmt="csv")[0]
+    text = out.read_text(encoding="utf-8-sig")
+    assert "\x00" not in text and "\x1b" not in text
+    assert ",Ada,[2J," in text and "bad phone" in text
 
 
 def test_tabs_line_breaks_and_edge_spaces_are_kept(tmp_path):

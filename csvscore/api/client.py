@@ -6,8 +6,11 @@ batch may have reached TitanX (read timeout, connection dropped after sending, a
 unreadable 2xx) it raises :class:`OutcomeUnknown` and never resends; the caller decides (see
 ``csvscore submit``'s reconciliation). GETs are idempotent and are retried more freely.
 
-The API key is sent only in the ``Authorization`` header and is scrubbed from every message,
-exception and event this module produces.
+The API key is sent only in the ``Authorization`` header, only over HTTPS (or to this computer:
+:mod:`csvscore.api.urls`), and is scrubbed from everything this module returns or raises: the
+answers' contents (a server may echo the key in a rejection reason), messages, events and logs.
+Every request has an overall deadline (:mod:`csvscore.api.deadline`), and a wait longer than a
+few minutes is not made (:mod:`csvscore.api.waits`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -34,13 +36,19 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from csvscore._version import __version__
+from csvscore.api.deadline import Deadline, DeadlineAdapter
 from csvscore.api.errors import (
     JobNotFound,
     OutcomeUnknown,
     RateLimited,
     UnexpectedResponse,
 )
-from csvscore.api.ratelimit import RateLimitState, parse_retry_after, wait_after_429
+from csvscore.api.ratelimit import (
+    RateLimitState,
+    exhausted_tier,
+    parse_retry_after,
+    wait_after_429,
+)
 from csvscore.api.responses import (
     ScoreResponse,
     message_from_body,
@@ -50,12 +58,18 @@ from csvscore.api.responses import (
     refusal_error,
     truncate,
 )
-from csvscore.errors import AuthError, ConfigError, CsvscoreError, NetworkError
+from csvscore.api.urls import DEFAULT_BASE_URL, EXPECTED_SHAPE, check_base_url, proxies_for
+from csvscore.api.waits import LONG_WAIT, too_long
+from csvscore.errors import AuthError, CsvscoreError, NetworkError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://app.titanx.io/api/public/v2"
+__all__ = ["DEFAULT_BASE_URL", "TitanXClient", "is_handshake_failure"]
+
 JOBS_PAGE_SIZE = 50
+# The longest one request may take, answer included (a score POST of 1,000 contacts is answered
+# in seconds; an answer still dripping in after this is not coming).
+DEADLINE = 300.0
 BACKOFF_BASE = 1.0  # seconds before the first retry (then doubled, with jitter)
 BACKOFF_CAP = 30.0
 # A score POST is resent only when it provably never reached TitanX: no connection, DNS failure,
@@ -138,7 +152,10 @@ class TitanXClient:
 
     ``sleep``, ``clock`` and ``rng`` are injectable so tests need no real waiting;
     ``on_event`` receives one-line progress messages ("rate limited; waiting 1.2 s (retry 1
-    of 5)"). ``max_total_wait`` caps the time one call spends waiting between retries.
+    of 5)"). ``max_total_wait`` caps the time one call spends waiting between retries;
+    ``long_wait`` is the longest single wait it makes (longer: :class:`RateLimited` saying when
+    the limit resets); ``deadline`` the longest one request may take, answer included.
+    Raises ConfigError for an address that is not https:// (or http:// to this computer).
     """
 
     def __init__(
@@ -155,21 +172,25 @@ class TitanXClient:
         on_event: Callable[[str], None] | None = None,
         user_agent: str | None = None,
         max_total_wait: float = 600.0,
+        long_wait: float = LONG_WAIT,
+        deadline: float = DEADLINE,
     ) -> None:
         if not api_key or not api_key.strip():
             raise AuthError("No TitanX API key. Run `csvscore login`, or set TITANX_API_KEY.")
-        parts = urlsplit(base_url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"The TitanX API URL must start with https:// (got {base_url!r}).")
+        self.base_url = check_base_url(base_url)  # before the key is used at all
         self._key = api_key.strip()
         self._auth = _Bearer(self._key)
-        self.base_url = base_url.strip().rstrip("/")
+        # Typed loosely: requests drops the None values that switch a proxy off.
+        self._proxies: Any = proxies_for(self.base_url)
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_retries = max_retries
         self.max_total_wait = max_total_wait
+        self.long_wait = long_wait
+        self.deadline = deadline
         self.user_agent = user_agent or f"csvscore/{__version__}"
         self.rate_limit = RateLimitState()
+        self.rate_limit.max_wait = long_wait
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
@@ -197,22 +218,37 @@ class TitanXClient:
         if not contacts:
             raise ValueError("score() needs at least one contact")
         body = score_body(contacts, scoring_type)
-        response = self._request("POST", self._url("/contacts/score"), body=body)
+        url = self._url("/contacts/score")
+        response = self._request("POST", url, body=body)
         status = response.status_code
         if 200 <= status < 300:
+            # Not the API's answer (a web page, another service): the batch may or may not have
+            # been processed, and every further batch would meet the same page. Stop the run.
             try:
-                parsed = parse_json(response.content)
+                parsed = self._scrub(parse_json(response.content))
             except ValueError:
                 snippet = truncate(self._message(response), 80)
                 raise OutcomeUnknown(
-                    f"TitanX answered HTTP {status} with something that is not JSON ({snippet})",
+                    f"TitanX answered HTTP {status} with something that is not JSON ({snippet}); "
+                    f"{self._wrong_address(url)}",
                     status,
+                    stops_run=True,
                 ) from None
             try:
                 return parse_score_response(parsed, contacts)
             except ValueError as exc:
-                raise OutcomeUnknown(f"TitanX answered HTTP {status} but {exc}", status) from None
+                raise OutcomeUnknown(
+                    f"TitanX answered HTTP {status} but {exc}; {self._wrong_address(url)}",
+                    status,
+                    stops_run=True,
+                ) from None
         raise self._refusal(response, "the batch", batch=True)
+
+    def _wrong_address(self, url: str) -> str:
+        return (
+            f"is {self._redact(url)} TitanX's scoring endpoint? The API address should look "
+            f"like {EXPECTED_SHAPE} ({DEFAULT_BASE_URL}; --base-url or TITANX_BASE_URL)"
+        )
 
     def list_jobs(
         self, *, since: datetime | None = None, max_pages: int = 20
@@ -299,7 +335,8 @@ class TitanXClient:
         if session is None:
             session = requests.Session()
             # No urllib3-level retries at all: a silent resend of the POST could charge twice.
-            adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+            # The adapter lets a Deadline cut the connection of a request that takes too long.
+            adapter = DeadlineAdapter(max_retries=Retry(total=0, read=False, redirect=False))
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update({"User-Agent": self.user_agent, "Accept": "application/json"})
@@ -310,6 +347,20 @@ class TitanXClient:
 
     def _redact(self, text: str) -> str:
         return text.replace(self._key, "<hidden>") if len(self._key) >= 4 else text
+
+    def _scrub(self, value: Any) -> Any:
+        """An answer's JSON with the key hidden wherever it is (keys and values, nested).
+
+        A server may echo the key (a rejection reason quoting the request): whatever this client
+        returns is written to workbooks, journals and logs, so it never carries the key.
+        """
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {self._scrub(k): self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        return value
 
     def _emit(self, message: str) -> None:
         message = self._redact(message)
@@ -337,7 +388,10 @@ class TitanXClient:
     ) -> requests.Response:
         """Send with the retry policy; return the first answer that is not retried."""
         idempotent = method == "GET"
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        refused = self.rate_limit.take_refusal()
+        if refused is not None:
+            # The caller's pacing found no slot for hours (a spent daily quota): nothing is sent.
+            raise too_long(refused[0], self._clock(), refused[1])
         retry = 0
         waited = 0.0
         while True:
@@ -345,79 +399,21 @@ class TitanXClient:
                 # A retry takes a slot in the rate-limit window like any send (the first attempt's
                 # slot was reserved by the caller's pacing), so it cannot provoke another 429.
                 extra = self.rate_limit.reserve(self._clock())
+                refused = self.rate_limit.take_refusal()
+                if refused is not None:
+                    raise too_long(refused[0], self._clock(), refused[1])
                 if extra > 0:
                     self._sleep(extra)
                     waited += extra
             self.rate_limit.note_sent()
-            try:
-                response = self._session().request(
-                    method,
-                    url,
-                    data=body,
-                    params=params,
-                    headers=headers,
-                    auth=self._auth,
-                    timeout=(self.connect_timeout, self.read_timeout),
-                    allow_redirects=False,
-                )
-            except requests.exceptions.SSLError as exc:
-                detail = self._redact(truncate(str(exc), 160))
-                if is_handshake_failure(exc):
-                    # Certificate trouble (often a company proxy) does not go away by retrying.
-                    raise NetworkError(
-                        f"Could not connect securely to TitanX ({detail}). A company proxy or "
-                        "antivirus may be intercepting HTTPS."
-                    ) from None
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        f"the secure connection broke after the batch was sent ({detail})"
-                    ) from None
-                problem = "the secure connection to TitanX broke"
-            except requests.ConnectionError as exc:
-                if _is_connect_failure(exc):
-                    problem = (
-                        "could not connect to TitanX ("
-                        + _connect_problem(exc, self.connect_timeout)
-                        + ")"
-                    )
-                elif idempotent:
-                    problem = "the connection to TitanX dropped"
-                else:
-                    raise OutcomeUnknown(
-                        "the connection dropped after the batch was sent "
-                        f"({self._redact(truncate(str(exc), 160))})"
-                    ) from None
-            except requests.Timeout:
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        f"no answer within {self.read_timeout:g} s after the batch was sent"
-                    ) from None
-                problem = f"no answer from TitanX within {self.read_timeout:g} s"
-            except requests.RequestException as exc:  # broken chunked body, bad encoding...
-                if not idempotent:
-                    raise OutcomeUnknown(
-                        f"the answer was cut off ({self._redact(truncate(str(exc), 160))})"
-                    ) from None
-                problem = "the answer from TitanX was cut off"
+            answer = self._attempt(method, url, body, params)
+            if isinstance(answer, str):
+                problem = answer
             else:
-                self.rate_limit.update(response.headers, self._clock())
-                status = response.status_code
+                self.rate_limit.update(answer.headers, self._clock())
+                status = answer.status_code
                 if status == 429:
-                    wait = self._wait_for_429(response, retry + 1)
-                    if retry >= self.max_retries:
-                        raise RateLimited(
-                            f"TitanX still answers HTTP 429 (rate limit) after {retry} retries. "
-                            "Nothing was charged; run again later.",
-                            wait,
-                        )
-                    if waited + wait > self.max_total_wait:
-                        raise RateLimited(
-                            f"TitanX's rate limit is exhausted (HTTP 429) and it asks to wait "
-                            f"{wait:.0f} s, longer than csvscore waits "
-                            f"({self.max_total_wait:.0f} s in all). Nothing was charged; "
-                            "run again later.",
-                            wait,
-                        )
+                    wait = self._wait_for_429(answer, retry, waited)
                     retry += 1
                     self._emit(
                         f"rate limited; waiting {wait:.1f} s (retry {retry} of {self.max_retries})"
@@ -427,8 +423,8 @@ class TitanXClient:
                     continue
                 retried = GET_RETRY_STATUSES if idempotent else SCORE_RETRY_STATUSES
                 if status not in retried:
-                    return response
-                problem = f"TitanX answered HTTP {status} ({truncate(self._message(response), 80)})"
+                    return answer
+                problem = f"TitanX answered HTTP {status} ({truncate(self._message(answer), 80)})"
             # Only failures where nothing was processed (or a GET) get here: retry with backoff.
             delay = self._backoff(retry + 1)
             if retry >= self.max_retries or waited + delay > self.max_total_wait:
@@ -443,13 +439,107 @@ class TitanXClient:
             self._sleep(delay)
             waited += delay
 
-    def _wait_for_429(self, response: requests.Response, retry: int) -> float:
-        """Retry-After if given, else the exhausted tier's reset, else backoff with jitter."""
+    def _attempt(
+        self, method: str, url: str, body: bytes | None, params: dict[str, Any] | None
+    ) -> requests.Response | str:
+        """One try, within the overall deadline: the answer, or what went wrong when retrying is
+        safe. Raises when it is not (the POST may have been processed) or cannot help."""
+        idempotent = method == "GET"
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        deadline = Deadline(self.deadline)
+        try:
+            with deadline:
+                return self._session().request(
+                    method,
+                    url,
+                    data=body,
+                    params=params,
+                    headers=headers,
+                    auth=self._auth,
+                    timeout=(self.connect_timeout, self.read_timeout),
+                    allow_redirects=False,
+                    proxies=self._proxies,
+                )
+        except requests.RequestException as exc:
+            if deadline.expired:
+                # The deadline cut the connection (whatever requests calls the result).
+                if not idempotent:
+                    raise OutcomeUnknown(
+                        f"no complete answer within {self.deadline:g} s after the batch was sent"
+                    ) from None
+                return f"no complete answer from TitanX within {self.deadline:g} s"
+            return self._failure(exc, idempotent)
+
+    def _failure(self, exc: requests.RequestException, idempotent: bool) -> str:
+        """What a failed try means: a retryable problem (returned) or an error (raised)."""
+        if isinstance(exc, requests.exceptions.SSLError):
+            detail = self._redact(truncate(str(exc), 160))
+            if is_handshake_failure(exc):
+                # Certificate trouble (often a company proxy) does not go away by retrying.
+                raise NetworkError(
+                    f"Could not connect securely to TitanX ({detail}). A company proxy or "
+                    "antivirus may be intercepting HTTPS."
+                ) from None
+            if not idempotent:
+                raise OutcomeUnknown(
+                    f"the secure connection broke after the batch was sent ({detail})"
+                ) from None
+            return "the secure connection to TitanX broke"
+        if isinstance(exc, requests.ConnectionError):
+            if _is_connect_failure(exc):
+                return (
+                    "could not connect to TitanX ("
+                    + self._redact(_connect_problem(exc, self.connect_timeout))
+                    + ")"
+                )
+            if idempotent:
+                return "the connection to TitanX dropped"
+            raise OutcomeUnknown(
+                "the connection dropped after the batch was sent "
+                f"({self._redact(truncate(str(exc), 160))})"
+            ) from None
+        if isinstance(exc, requests.Timeout):
+            if not idempotent:
+                raise OutcomeUnknown(
+                    f"no answer within {self.read_timeout:g} s after the batch was sent"
+                ) from None
+            return f"no answer from TitanX within {self.read_timeout:g} s"
+        # A broken chunked body, a bad encoding...
+        if not idempotent:
+            raise OutcomeUnknown(
+                f"the answer was cut off ({self._redact(truncate(str(exc), 160))})"
+            ) from None
+        return "the answer from TitanX was cut off"
+
+    def _wait_for_429(self, response: requests.Response, retry: int, waited: float) -> float:
+        """How long to wait before retrying after a 429, or RateLimited when csvscore won't.
+
+        Retry-After if given, else the exhausted tier's reset, else backoff with jitter. A wait
+        longer than ``long_wait`` (a spent daily quota) is said with its local end time.
+        """
         now = self._clock()
+        tier = exhausted_tier(response.headers, now)
         wait = parse_retry_after(response.headers.get("Retry-After"), now)
         if wait is None:
             wait = wait_after_429(response.headers, now)
-        return wait if wait is not None else self._backoff(retry)
+        if wait is None:
+            wait = self._backoff(retry + 1)
+        if wait > self.long_wait:
+            raise too_long(wait, now, tier)
+        if retry >= self.max_retries:
+            raise RateLimited(
+                f"TitanX still answers HTTP 429 (rate limit) after {retry} retries. "
+                "Nothing was charged; run again later.",
+                wait,
+            )
+        if waited + wait > self.max_total_wait:
+            raise RateLimited(
+                f"TitanX's rate limit is exhausted (HTTP 429) and it asks to wait "
+                f"{wait:.0f} s, longer than csvscore waits ({self.max_total_wait:.0f} s in "
+                "all). Nothing was charged; run again later.",
+                wait,
+            )
+        return wait
 
     def _refusal(
         self, response: requests.Response, what: str, *, batch: bool = False
@@ -461,7 +551,7 @@ class TitanXClient:
             what,
             batch=batch,
             location=self._redact(response.headers.get("Location", "elsewhere")),
-            url=response.url,
+            url=self._redact(response.url),
         )
 
     def _get_json(self, url: str, what: str, *, params: dict[str, Any] | None = None) -> Any:
@@ -469,7 +559,7 @@ class TitanXClient:
         if not 200 <= response.status_code < 300:
             raise self._refusal(response, what)
         try:
-            return parse_json(response.content)
+            return self._scrub(parse_json(response.content))
         except ValueError:
             raise UnexpectedResponse(
                 f"TitanX answered {what} with something that is not JSON: "

@@ -20,13 +20,16 @@ class OutcomeUnknown(CsvscoreError):
 
     exit_code = ExitCode.UNCONFIRMED
 
-    def __init__(self, detail: str, status: int | None = None) -> None:
+    def __init__(self, detail: str, status: int | None = None, *, stops_run: bool = False) -> None:
         super().__init__(
             f"The outcome of the batch is unknown: {detail}. TitanX may have created a job and "
             "charged for it, so csvscore did not resend it."
         )
         self.detail = detail
         self.status = status
+        # The answer was not TitanX's API at all (an HTML page): further batches would only
+        # meet the same page, so the sending stops after this one.
+        self.stops_run = stops_run
 
 
 class BatchRefused(ApiError):
@@ -48,14 +51,16 @@ class BatchRefused(ApiError):
 
 
 class RateLimited(ApiError):
-    """Still rate limited after the retries, or told to wait longer than the wait budget.
+    """Still rate limited after the retries, or told to wait longer than csvscore waits.
 
-    Nothing was processed or charged. ``wait`` is the wait TitanX asked for, when known.
+    Nothing was processed or charged. ``wait`` is the wait TitanX asked for, when known;
+    ``until`` the Unix time the limit resets, when the wait was too long to make.
     """
 
-    def __init__(self, message: str, wait: float | None = None) -> None:
+    def __init__(self, message: str, wait: float | None = None, *, until: float | None = None):
         super().__init__(message)
         self.wait = wait
+        self.until = until
 
 
 class UnexpectedResponse(ApiError):

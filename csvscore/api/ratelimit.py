@@ -108,6 +108,12 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+def exhausted_tier(headers: Mapping[str, str], now: float) -> str | None:
+    """The longest tier ("day", "minute", "second") an answer says has nothing remaining."""
+    spent = [tier.name for tier in parse_tiers(headers, now).values() if tier.remaining == 0]
+    return max(spent, key=TIER_SECONDS.__getitem__, default=None)
+
+
 def wait_after_429(headers: Mapping[str, str], now: float) -> float | None:
     """How long a 429's reset headers say to wait: until the exhausted tier(s) restart.
 
@@ -169,6 +175,9 @@ class RateLimitState:
         # The caller's clock as last seen (its time, our monotonic time): note_sent() gets no
         # time from the client, so it extrapolates the caller's (possibly fake) clock.
         self._seen: tuple[float, float] | None = None
+        # reserve() takes no slot further away than this (a spent daily quota resets in hours):
+        # it leaves the refusal for take_refusal() and the client stops instead of waiting.
+        self.max_wait = math.inf
 
     def update(self, headers: Mapping[str, str], now: float) -> None:
         """Take in an answer's headers.
@@ -208,16 +217,34 @@ class RateLimitState:
         with self._lock:
             self._saw(now)
             self._prune(now)
-            at = now
-            # Each step moves to a later window of some tier; a few steps always settle it.
-            for _ in range(100):
-                later = max((self._free_from(name, at) for name in self._grids), default=at)
-                if later <= at:
-                    break
-                at = later
+            at, tier = self._first_free(now)
+            if at - now > self.max_wait:
+                self._local.refusal = (at - now, tier)
+                return 0.0
             self._count(at)
             self._local.reserved = True
             return at - now
+
+    def take_refusal(self) -> tuple[float, str | None] | None:
+        """The wait (and the tier imposing it) that :meth:`reserve` refused on this thread, once."""
+        refusal = getattr(self._local, "refusal", None)
+        self._local.refusal = None
+        return refusal
+
+    def _first_free(self, now: float) -> tuple[float, str | None]:
+        """The first moment from ``now`` with room in every tier, and the tier that set it."""
+        at, tier = now, None
+        # Each step moves to a later window of some tier; a few steps always settle it.
+        for _ in range(100):
+            later, blocking = at, None
+            for name in self._grids:
+                free = self._free_from(name, at)
+                if free > later:
+                    later, blocking = free, name
+            if later <= at:
+                break
+            at, tier = later, blocking
+        return at, tier
 
     def note_sent(self, now: float | None = None) -> None:
         """Count a request just sent, so workers see requests whose answers are still in flight.

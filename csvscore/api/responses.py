@@ -278,7 +278,9 @@ def refusal_error(
         )
     if status in (404, 405):
         return UnexpectedResponse(
-            f"TitanX has no such endpoint: {url} (HTTP {status}); check the API URL",
+            f"There is no TitanX API at {url} (HTTP {status}): the API address should look like "
+            "https://<host>/api/public/v2 (TitanX's is https://app.titanx.io/api/public/v2); "
+            "check --base-url or TITANX_BASE_URL",
             status,
         )
     if batch and 400 <= status < 500:

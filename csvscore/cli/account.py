@@ -12,9 +12,9 @@ from csvscore.errors import ExitCode, UsageError
 
 
 def _base_url(args: argparse.Namespace, env: Env) -> str:
-    from csvscore.api.client import DEFAULT_BASE_URL
+    from csvscore.api.urls import resolve_base_url
 
-    return args.base_url or env.environ.get("TITANX_BASE_URL") or DEFAULT_BASE_URL
+    return resolve_base_url(args.base_url, env.environ)
 
 
 LOGIN_TRIES = 3  # as sudo: a mistyped or mis-pasted key is asked for again

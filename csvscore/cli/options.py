@@ -82,6 +82,18 @@ def add_read_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--encoding", help="CSV text encoding, e.g. utf-8, cp1252 (default: detected)")
     g.add_argument("--delimiter", help="CSV delimiter: , ; tab | (default: detected)")
+    g.add_argument(
+        "--max-mb",
+        type=int,
+        metavar="MB",
+        help="largest file, or workbook part once unpacked, that is read (default 512)",
+    )
+    g.add_argument(
+        "--max-cells",
+        type=int,
+        metavar="N",
+        help="most cells (rows x columns) a file or sheet may have (default 20000000)",
+    )
 
 
 def add_map_options(p: argparse.ArgumentParser) -> None:
@@ -173,11 +185,18 @@ def seconds(text: str) -> float:
 
 def read_options_from(args: argparse.Namespace) -> ReadOptions:
     from csvscore.pipeline import ReadOptions
+    from csvscore.read.limits import DEFAULT_MAX_CELLS, DEFAULT_MAX_MB, ReadLimits
 
     delimiter = args.delimiter
     if delimiter and delimiter.lower() in ("tab", "\\t"):
         delimiter = "\t"
-    return ReadOptions(args.sheet, args.header_row, args.encoding, delimiter)
+    max_mb = DEFAULT_MAX_MB if args.max_mb is None else args.max_mb
+    max_cells = DEFAULT_MAX_CELLS if args.max_cells is None else args.max_cells
+    if max_mb < 1 or max_cells < 1:
+        raise UsageError("--max-mb and --max-cells must be 1 or more")
+    return ReadOptions(
+        args.sheet, args.header_row, args.encoding, delimiter, ReadLimits(max_mb, max_cells)
+    )
 
 
 def map_options_from(args: argparse.Namespace) -> MapOptions:

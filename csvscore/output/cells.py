@@ -10,7 +10,8 @@ Two different dangers, two different cures:
   parsers, Excel's included, normalise it.)
 * **CSV.** A CSV has no cell types, so a spreadsheet opening it would evaluate a field that
   starts with ``=``, ``+``, ``-``, ``@``, tab or CR (OWASP's CSV-injection list). Such fields
-  are prefixed with a single quote ``'`` as OWASP recommends. Nothing else is changed.
+  are prefixed with a single quote ``'`` as OWASP recommends. The same characters as in a
+  workbook are removed; nothing else is changed.
 
 Rows are checked as a whole first (one ``join`` and one regex search in C), so the usual row
 that needs nothing costs almost nothing; only rows that may need work are checked cell by cell.
@@ -28,12 +29,21 @@ EXCEL_MAX_CHARS = 32_767
 # A str of at most this many code points cannot exceed EXCEL_MAX_CHARS UTF-16 units.
 _SURELY_SHORT = EXCEL_MAX_CHARS // 2
 
+# Characters never written: those XML 1.0 forbids (the surrogates
+# and U+FFFE/U+FFFF would make a file Excel calls corrupt), and the
+# other control characters (DEL, C1), which no one meant to be in a cell.
+ILLEGAL_XML_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 # OWASP CSV injection: first characters a spreadsheet may evaluate.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_ESCAPE = "'"
 
-_CSV_SUSPECT_RE = re.compile(r"^[=+\-@\t\r]", re.MULTILINE)
+# Row-level screen over "\n".join(row): with re.M, "^" matches at the start of every cell
+# (and, harmlessly, after newlines inside a cell: a false alarm only costs the per-cell check).
+_CSV_SUSPECT_RE = re.compile(
+    r"^[=+\-@\t\r]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
+    re.MULTILINE,
+)
 
 
 def utf16_len(text: str) -> int:
@@ -62,6 +72,13 @@ def cut_for_excel(text: str, limit: int = EXCEL_MAX_CHARS) -> str:
     return head + marker
 
 
+def clean_xml_text(text: str) -> str:
+    """``text`` without control characters and the others XML forbids."""
+    if ILLEGAL_XML_RE.search(text) is None:
+        return text
+    return ILLEGAL_XML_RE.sub("", text)
+
+
 def csv_value(value: Any) -> str:
     """One value as CSV text, with a leading ``'`` if a spreadsheet would evaluate it."""
     if value is None:
@@ -70,6 +87,7 @@ def csv_value(value: Any) -> str:
         return format(value, "f")  # exact digits, never "1E+1"
     if not isinstance(value, str):
         return str(value)  # numbers: a number is not a formula
+    value = clean_xml_text(value)
     if value.startswith(FORMULA_PREFIXES):
         return CSV_ESCAPE + value
     return value

@@ -35,6 +35,28 @@ CALL_LIST_KIND = "call-list"  # <stem>.call-list.csv, written only when the resu
 CSV_ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the ANSI code page
 
 
+def _delimiter(table: Table) -> str:
+    if table.format == "csv" and table.delimiter in (",", ";", "\t", "|"):
+        return str(table.delimiter)
+    return ","
+
+
+def _results_rows(table: Table, result: RunResult) -> Iterator[list[Any]]:
+    """The Results rows as CSV fields: the TitanX columns, then every input column."""
+    row_results = results_by_index(table, result)
+    source_rows = table.source_rows
+    for i, row in enumerate(table.rows):
+        status = [csv_value(v) for v in status_cells(row_results[i], source_rows[i])]
+        yield [*status, *csv_row(row)]
+
+
+def all_columns_writer(table: Table, result: RunResult) -> Callable[[Path], None]:
+    """Writes the Results rows with every input column (for a workbook too wide for Excel)."""
+    return lambda tmp: _write_csv(
+        tmp, result_header(table), _results_rows(table, result), _delimiter(table)
+    )
+
+
 def csv_writers(
     target: Path,
     table: Table,
@@ -44,9 +66,7 @@ def csv_writers(
     scores: RunScores | None = None,
     scores_hint: str = "",
 ) -> list[tuple[Path, Callable[[Path], None]]]:
-    delimiter = ","
-    if table.format == "csv" and table.delimiter in (",", ";", "\t", "|"):
-        delimiter = table.delimiter
+    delimiter = _delimiter(table)
     header = result_header(table)
     row_results = results_by_index(table, result)
     cut = len(RESULT_COLUMNS)

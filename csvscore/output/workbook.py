@@ -45,7 +45,7 @@ from typing import Any, Protocol
 from csvscore.errors import OutputError
 from csvscore.mapping.model import Mapping
 from csvscore.output import style
-from csvscore.output.csv_result import csv_writers
+from csvscore.output.csv_result import all_columns_writer, csv_writers
 from csvscore.output.destination import check_format, temp_path, with_format_suffix
 from csvscore.output.report import (
     FROZEN_COLUMNS,
@@ -84,6 +84,7 @@ from csvscore.output.score_columns import (
     score_cells,
     score_header,
 )
+from csvscore.output.sheet_width import EXCEL_MAX_COLUMNS, all_columns_path, too_wide
 from csvscore.read.table import Table
 from csvscore.results import CHECK_FIRST, TO_FIX, RowResult, RunResult
 from csvscore.scores.run import RunScores
@@ -163,10 +164,24 @@ def write_result(
                 lambda tmp: _write_xlsx(tmp, table, mapping, result, max_rows_per_sheet, extras),
             )
         ]
+        if too_wide(table):
+            # Written after the workbook, so a live result is final by then.
+            writers.append((all_columns_path(target), lambda tmp: _all_columns(tmp, table, result)))
     else:  # CSV files are written after the run (a live result is waited for)
         done = result if isinstance(result, RunResult) else result.final()
         writers = csv_writers(target, table, mapping, done, scores=scores, scores_hint=scores_hint)
     return _write_atomically(writers, table.path)
+
+
+def output_target(path: Path, fmt: str = "xlsx") -> Path:
+    """Where :func:`write_result` writes for ``path`` (the format's suffix swapped or added)."""
+    check_format(fmt)
+    return with_format_suffix(Path(path), fmt)
+
+
+def _all_columns(tmp: Path, table: Table, result: RunResult | LiveResult) -> None:
+    done = result if isinstance(result, RunResult) else result.final()
+    all_columns_writer(table, done)(tmp)
 
 
 # -- the row sheets --------------------------------------------------------------------------
@@ -231,7 +246,11 @@ def _write_xlsx(
 ) -> None:
     extras = extras or _Extras()
     scores = extras.scores
-    header = result_header(table)
+    # Past Excel's 16,384 columns a sheet shows the first ones; every column goes to the
+    # .all-columns.csv beside the workbook (sheet_width.py, said before sending).
+    room = EXCEL_MAX_COLUMNS - len(RESULT_COLUMNS) - (len(score_header(scores)) if scores else 0)
+    shown = room if len(table.headers) > room else None
+    header = result_header(table, shown)
     with tempfile.TemporaryDirectory(prefix="csvscore-") as folder:
         work = Path(folder)
         results_header = header
@@ -260,6 +279,8 @@ def _write_xlsx(
             if scores is None:
                 # The hot loop: one input row per pass, serialised once, written up to twice.
                 for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
+                    if shown is not None:
+                        row = row[:shown]
                     values = [source_rows[i], r.status, r.reason, r.note, r.job_id, r.batch, *row]
                     results.write(values)
                     if r.status in fixable:
@@ -271,6 +292,8 @@ def _write_xlsx(
             else:
                 results_sample = []
                 for i, (row, r) in enumerate(zip(table.rows, row_results, strict=True)):
+                    if shown is not None:
+                        row = row[:shown]
                     status = [source_rows[i], r.status, r.reason, r.note, r.job_id, r.batch]
                     scored = [*status, *score_cells(scores, r, local_time), *row]
                     results.write(scored)

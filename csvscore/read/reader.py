@@ -14,15 +14,21 @@ workbooks to :mod:`csvscore.read.sheets`; both build the table with :mod:`csvsco
 
 from __future__ import annotations
 
+import os
+import stat
 import zipfile
+import zlib
 from pathlib import Path
 
 from csvscore.errors import InputError
 from csvscore.read import sniff
+from csvscore.read.limits import ReadLimits
 from csvscore.read.rows import SUPPORTED
 from csvscore.read.sheets import WORKBOOK_LABELS, read_workbook
 from csvscore.read.table import Table
 from csvscore.read.textfile import read_text
+from csvscore.read.workbook_guard import check_file_size
+from csvscore.read.zipparts import ZipParts
 
 TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".tab", ".text"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xltx", ".xltm", ".xlsb", ".xls", ".ods"})
@@ -35,6 +41,7 @@ def read_table(
     header_row: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> Table:
     """Read a contact export into a :class:`Table` of text cells.
 
@@ -42,18 +49,22 @@ def read_table(
     contact list); ``header_row`` is the 1-based line (CSV) or row (workbook) number of the
     header (default: found by :func:`csvscore.read.sniff.find_header`); ``encoding`` and
     ``delimiter`` override what is detected in text files ("tab" is accepted for a tab).
+    ``limits`` bound what is read (:class:`~csvscore.read.limits.ReadLimits`: file size,
+    cells); a file over them is refused before it is read, whatever it declares.
 
     Raises :class:`InputError` when the file cannot be read as a contact table.
     """
     path = Path(path)
     name = str(path)
+    limits = limits or ReadLimits()
     if header_row is not None and header_row < 1:
         raise InputError(f"{name}: header row must be 1 or more, not {header_row}")
     head, size = _read_head(path, name)
-    kind = _container_kind(path, name, head)
+    check_file_size(name, size, limits)
+    kind = _container_kind(path, name, head, limits)
     suffix = path.suffix.lower()
     if kind != "text":
-        table = read_workbook(path, name, kind, sheet, header_row)
+        table = read_workbook(path, name, kind, sheet, header_row, limits)
         if encoding or delimiter:
             table.notes.append("The encoding and delimiter options apply to text files only.")
         if suffix in TEXT_SUFFIXES:
@@ -61,7 +72,7 @@ def read_table(
                 1, f"The file is named {suffix} but is {WORKBOOK_LABELS[kind]}; read it as one."
             )
         return table
-    table = read_text(path, name, head, size <= len(head), header_row, encoding, delimiter)
+    table = read_text(path, name, head, size <= len(head), header_row, encoding, delimiter, limits)
     if suffix in WORKBOOK_SUFFIXES:
         table.notes.insert(1, f"The file is named {suffix} but contains text; read it as CSV.")
     if sheet is not None:
@@ -70,10 +81,26 @@ def read_table(
 
 
 def _read_head(path: Path, name: str) -> tuple[bytes, int]:
-    """The first bytes of the file and its size, with file-system errors as InputError."""
+    """The first bytes of the file and its size, with file-system errors as InputError.
+
+    Only a regular file is opened: a named pipe would block the open until someone writes to
+    it, and a device such as /dev/zero reports a size of 0 and never ends.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{name}: file not found") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied (cannot open the file)") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{name}: is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{name}: is {_special_kind(info.st_mode)}, not a file; {SUPPORTED}")
     try:
         with path.open("rb") as handle:
-            size = path.stat().st_size
+            size = os.fstat(handle.fileno()).st_size
             head = handle.read(sniff.SAMPLE_BYTES)
     except FileNotFoundError:
         raise InputError(f"{name}: file not found") from None
@@ -90,12 +117,34 @@ def _read_head(path: Path, name: str) -> tuple[bytes, int]:
     return head, size
 
 
-def _container_kind(path: Path, name: str, head: bytes) -> str:
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _container_kind(path: Path, name: str, head: bytes, limits: ReadLimits) -> str:
     """Say from the file's first bytes whether it is "xlsx", "xlsb", "ods", "xls" or "text"."""
     if head.startswith(sniff.ZIP_MAGICS):
         try:
-            kind = sniff.zip_kind(path)
-        except (zipfile.BadZipFile, OSError):
+            with ZipParts(path, name, limits) as parts:
+                # Only the start of "mimetype": a hostile one may unpack to gigabytes.
+                mimetype = parts.head("mimetype", 200).decode("ascii", "replace")
+                kind = sniff.zip_kind(set(parts.names()), mimetype)
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+        ):
             raise InputError(
                 f"{name}: is a damaged ZIP or workbook file (was it fully saved or downloaded?)"
             ) from None

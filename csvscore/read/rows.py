@@ -16,6 +16,7 @@ from typing import Any
 
 from csvscore.errors import InputError
 from csvscore.read import sniff
+from csvscore.read.footers import footer_start
 from csvscore.read.table import RowProblem, Table
 
 # Ends the "is not a contact file" errors of every reader.
@@ -106,6 +107,29 @@ def add_row(found: Rows, row: list[str], line: int, size: int) -> None:
     found.source_rows.append(line)
 
 
+def _drop_footer(found: Rows, notes: list[str], what: str) -> None:
+    """Leave out the report footer lines at the end of the rows (see :mod:`.footers`)."""
+    cut = footer_start(found.rows)
+    if cut == len(found.rows):
+        return
+    lines = found.source_rows[cut:]
+    shown = []
+    for row in found.rows[cut:][:3]:
+        text = next(cell.strip() for cell in row if cell and not cell.isspace())
+        shown.append(f"'{text[:40]}...'" if len(text) > 40 else f"'{text}'")
+    more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
+    plural = "s" if len(lines) != 1 else ""
+    numbers = ", ".join(str(n) for n in lines[:3])
+    notes.append(
+        f"Skipped {len(lines)} report footer {what}{plural} at the end ({what}{plural} "
+        f"{numbers}: {', '.join(shown)}{more}): not contacts."
+    )
+    footer = set(lines)
+    found.problems = [p for p in found.problems if p.source_row not in footer]
+    del found.rows[cut:]
+    del found.source_rows[cut:]
+
+
 def _extra_names(count: int) -> str:
     if count == 1:
         return "'Extra 1'"
@@ -123,7 +147,8 @@ def make_table(
     what: str,
     **detected: Any,
 ) -> Table:
-    """Settle the columns (trailing blank headers, Extra N) and build the Table."""
+    """Drop a report footer, settle the columns (blank headers, Extra N), build the Table."""
+    _drop_footer(found, notes, what)
     if not found.rows:
         raise InputError(
             f"{path}: has a header ({what} {found.header_row}) but no contact rows below it"

@@ -7,8 +7,15 @@ the text a person sees in Excel, and finds the header and rows. Calamine failure
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import os
+import sys
+import threading
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +23,11 @@ import python_calamine as calamine
 
 from csvscore.errors import InputError
 from csvscore.read import sniff
+from csvscore.read.controls import Removed, clean_rows
+from csvscore.read.limits import ReadLimits
 from csvscore.read.rows import SUPPORTED, Rows, add_row, blank_row, gc_paused, make_table
 from csvscore.read.table import Table
+from csvscore.read.workbook_guard import WorkbookGuard
 
 WORKBOOK_LABELS = {
     "xlsx": "an Excel workbook",
@@ -29,27 +39,37 @@ PROBE_ROWS = 200  # rows of each sheet looked at when choosing the contacts shee
 
 
 def read_workbook(
-    path: Path, name: str, kind: str, sheet: str | None, header_row: int | None
+    path: Path,
+    name: str,
+    kind: str,
+    sheet: str | None,
+    header_row: int | None,
+    limits: ReadLimits | None = None,
 ) -> Table:
     """Read the contacts sheet (or ``sheet``) of a workbook of ``kind`` ("xlsx", "xls"...).
 
-    Raises :class:`InputError` when the workbook or the sheet cannot be read as contacts.
+    Every part calamine will build is measured first (:class:`WorkbookGuard`): calamine cannot
+    be stopped once it allocates. Raises :class:`InputError` when the workbook or the sheet
+    cannot be read as contacts, or is over ``limits``.
     """
+    guard = WorkbookGuard(path, name, kind, limits or ReadLimits())
+    _guarded(path, name, kind, guard.before_open)
     # from_filelike sniffs the content; from_path trusts the extension and would fail
     # on an .ods named .xlsx or a workbook named .csv.
     try:
         with path.open("rb") as handle:
-            book = calamine.CalamineWorkbook.from_filelike(handle)
-    except Exception as exc:  # calamine raises several types; all mean "unreadable"
+            book = _calamine(path, name, kind, calamine.CalamineWorkbook.from_filelike, handle)
+    except OSError as exc:
         raise _workbook_error(path, name, kind, exc) from None
     try:
         names = list(book.sheet_names)
         if sheet is not None:
             chosen = _named_sheet(name, names, sheet)
+            _guarded(path, name, kind, guard.before_sheet, chosen)
             loaded = _load_sheet(path, name, kind, _get_sheet(path, name, kind, book, chosen))
             why = ", as asked"
         else:
-            chosen, loaded, why = _choose_sheet(path, name, kind, book)
+            chosen, loaded, why = _choose_sheet(path, name, kind, book, guard)
     finally:
         book.close()
     position = names.index(chosen)
@@ -62,6 +82,11 @@ def read_workbook(
     with gc_paused():
         found = _sheet_rows(f"{name}: sheet '{chosen}'", data, first_column, header_row)
     del data
+    removed = Removed("row")
+    clean_rows([found.header], [found.header_row], removed)
+    clean_rows(found.rows, found.source_rows, removed)
+    if removed.note():
+        notes.append(str(removed.note()))
     return make_table(
         path,
         "ods" if kind == "ods" else ("xls" if kind == "xls" else "xlsx"),
@@ -87,30 +112,94 @@ def _named_sheet(name: str, names: list[str], wanted: str) -> str:
 Loaded = tuple[list[list[Any]], int]
 
 
-def _get_sheet(path: Path, name: str, kind: str, book: Any, sheet: str) -> Any:
+# What reading a damaged ZIP's parts can raise (CRC, truncated or undecodable data, a
+# compression method Python lacks, a part listed twice...).
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    EOFError,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    OSError,
+    ValueError,
+)
+
+
+def _guarded(path: Path, name: str, kind: str, check: Callable[..., None], *args: Any) -> None:
+    """Run a guard check; a damaged container becomes the usual one-line error."""
     try:
-        return book.get_sheet_by_name(sheet)
-    except Exception as exc:
+        check(*args)
+    except _DAMAGED as exc:
         raise _workbook_error(path, name, kind, exc) from None
+
+
+def _calamine(path: Path, name: str, kind: str, call: Callable[..., Any], *args: Any) -> Any:
+    """Call into calamine; whatever it raises (a Rust panic included) becomes an InputError."""
+    try:
+        with _rust_panics_quiet():
+            return call(*args)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # pyo3's PanicException (a Rust panic) is a BaseException
+        raise _workbook_error(path, name, kind, exc) from None
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _rust_panics_quiet() -> Iterator[None]:
+    """Keep a Rust panic's message and backtrace off the terminal while calamine runs.
+
+    A malformed file can make calamine panic; pyo3 turns the panic into an exception (made an
+    InputError above), but Rust's panic hook has already written its message, and with
+    RUST_BACKTRACE set a whole backtrace, straight to file descriptor 2. The user gets the one
+    line instead: descriptor 2 points at the null device for the call (a lock keeps two
+    readers from swapping it at once; a process without a descriptor 2 is left alone). The
+    price: another thread writing to standard error during those seconds is not seen; csvscore
+    itself runs nothing else while it reads.
+    """
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        try:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, 2)
+            finally:
+                os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _get_sheet(path: Path, name: str, kind: str, book: Any, sheet: str) -> Any:
+    return _calamine(path, name, kind, book.get_sheet_by_name, sheet)
 
 
 def _load_sheet(path: Path, name: str, kind: str, sheet: Any) -> Loaded:
     """All cells of a sheet (rows numbered from row 1) and the first used column."""
-    try:
-        start = sheet.start
-        rows = sheet.to_python(skip_empty_area=False)
-    except Exception as exc:
-        raise _workbook_error(path, name, kind, exc) from None
+    start = _calamine(path, name, kind, getattr, sheet, "start")
+    rows = _calamine(path, name, kind, sheet.to_python, False)
     return rows, (start[1] if start else 0)
 
 
-def _choose_sheet(path: Path, name: str, kind: str, book: Any) -> tuple[str, Loaded, str]:
+def _choose_sheet(
+    path: Path, name: str, kind: str, book: Any, guard: WorkbookGuard
+) -> tuple[str, Loaded, str]:
     """The first sheet that looks like a contact list, else the first sheet with data.
 
     Visible worksheets are tried before hidden ones; chart and macro sheets never. Each
     sheet is parsed once: the chosen sheet's object is kept and converted in full.
     """
-    metas = list(book.sheets_metadata)
+    metas = list(_calamine(path, name, kind, getattr, book, "sheets_metadata"))
     visible = calamine.SheetVisibleEnum.Visible
     order = [m for m in metas if m.visible == visible] + [m for m in metas if m.visible != visible]
     fallback: tuple[str, Any] | None = None
@@ -118,11 +207,9 @@ def _choose_sheet(path: Path, name: str, kind: str, book: Any) -> tuple[str, Loa
     for meta in order:
         if meta.typ != calamine.SheetTypeEnum.WorkSheet:
             continue
+        _guarded(path, name, kind, guard.before_sheet, meta.name)
         sheet = _get_sheet(path, name, kind, book, meta.name)
-        try:
-            probe = sheet.to_python(nrows=PROBE_ROWS)
-        except Exception as exc:
-            raise _workbook_error(path, name, kind, exc) from None
+        probe = _calamine(path, name, kind, sheet.to_python, True, PROBE_ROWS)
         rows = [_cells_text(row) for row in probe]
         rows = [row for row in rows if not blank_row(row)]
         if not rows:
@@ -203,19 +290,30 @@ def _sheet_rows(
     return found
 
 
-_STR_ONLY = frozenset({str})
+_PLANS_KEPT = 4096  # row type patterns remembered (a sheet has a handful; a hostile one, many)
 
 
 def _row_converter(first_column: int) -> Callable[[list[Any]], list[str]]:
-    """A function turning one calamine row into text cells, dropping unused left columns."""
+    """A function turning one calamine row into text cells, dropping unused left columns.
+
+    Rows of a sheet share a few patterns of cell types (text here, a number there), so the
+    positions of non-text cells are worked out once per pattern: a row then costs one C-level
+    pass over its types and one call per non-text cell.
+    """
+    plans: dict[tuple[type, ...], tuple[int, ...]] = {}
 
     def convert(row: list[Any]) -> list[str]:
         if first_column:
             del row[:first_column]
-        # Most rows are all text: one C-level pass over the types decides, no per-cell call.
-        if set(map(type, row)) <= _STR_ONLY:
-            return row
-        return [cell if type(cell) is str else _cell_text(cell) for cell in row]
+        kinds = tuple(map(type, row))
+        plan = plans.get(kinds)
+        if plan is None:
+            plan = tuple(i for i, kind in enumerate(kinds) if kind is not str)
+            if len(plans) < _PLANS_KEPT:
+                plans[kinds] = plan
+        for i in plan:
+            row[i] = _cell_text(row[i])
+        return row
 
     return convert
 
@@ -253,9 +351,11 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
-def _workbook_error(path: Path, name: str, kind: str, exc: Exception) -> InputError:
+def _workbook_error(path: Path, name: str, kind: str, exc: BaseException) -> InputError:
     """Turn a calamine failure into a sentence a person can act on."""
     text = " ".join(str(exc).split())
+    if len(text) > 160:
+        text = text[:157].rstrip() + "..."
     lowered = text.lower()
     if (
         isinstance(exc, calamine.PasswordError)

@@ -13,7 +13,6 @@ import codecs
 import csv
 import io
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ class Encoding:
 
 UTF8 = Encoding("utf-8", "UTF-8")
 CP1252 = Encoding("cp1252", "Windows-1252", CP1252_ERRORS)
+MAC_ROMAN = Encoding("mac_roman", "Mac Roman")
 
 _BOMS: tuple[tuple[bytes, Encoding], ...] = (
     # UTF-32 BOMs first: FF FE 00 00 also starts with the UTF-16 LE BOM.
@@ -110,17 +110,13 @@ def ole_has_stream(path: Path, stream: str) -> bool:
     return False
 
 
-def zip_kind(path: Path) -> str:
+def zip_kind(names: set[str], mimetype: str) -> str:
     """Say what a ZIP container holds: "xlsx", "xlsb", "ods", or a description of what else.
 
-    Workbook kinds are returned bare; anything else is returned as a phrase such as
-    "a Word document" for the caller's error message.
+    ``names`` are its part names (normalised: lower case, forward slashes) and ``mimetype`` the
+    start of its ``mimetype`` part. Workbook kinds are returned bare; anything else is returned
+    as a phrase such as "a Word document" for the caller's error message.
     """
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
-        mimetype = ""
-        if "mimetype" in names:
-            mimetype = archive.read("mimetype")[:200].decode("ascii", "replace")
     if "xl/workbook.xml" in names:
         return "xlsx"
     if "xl/workbook.bin" in names:
@@ -131,7 +127,7 @@ def zip_kind(path: Path) -> str:
         return "a Word document"
     if "ppt/presentation.xml" in names:
         return "a PowerPoint presentation"
-    if any(name.startswith("Index/") and name.endswith(".iwa") for name in names):
+    if any(name.startswith("index/") and name.endswith(".iwa") for name in names):
         return "an Apple Numbers file (export it from Numbers as CSV or Excel first)"
     if "content.xml" in names:
         return "an OpenDocument file that is not a spreadsheet"
@@ -160,8 +156,73 @@ def detect_encoding(head: bytes, whole: bool) -> Encoding | None:
     try:
         decoder.decode(head, final=whole)
     except UnicodeDecodeError:
-        return CP1252
+        return eight_bit(head)
     return UTF8
+
+
+# -- Windows-1252 or Mac Roman ---------------------------------------------------------------
+#
+# Excel for Mac's "CSV (Macintosh)" writes Mac Roman, where the accented letters Windows-1252
+# keeps in C0-FF sit in 80-9F instead: é is 8E (Windows-1252: Ž), ü is 9F (Ÿ), ñ is 96 (–).
+# Both decode any byte, so the choice is made on what the text looks like: in names and words,
+# an accented lower-case letter follows a letter, a capital does not follow a lower-case one, and
+# a symbol does not sit inside a word. Each decoding gets a point per implausible character; Mac
+# Roman wins only when it has fewer (ties stay Windows-1252, by far the more common).
+
+_CLOSERS = frozenset("’”»›…,.;:!?)]}%°")
+
+
+def implausible(text: str) -> int:
+    """How many non-ASCII characters of ``text`` are out of place for Western text."""
+    bad = 0
+    last = len(text) - 1
+    for i, ch in enumerate(text):
+        if ch < "\x80":
+            continue
+        before = text[i - 1] if i else " "
+        after = text[i + 1] if i < last else " "
+        if ch.isalpha():
+            if ch.isupper():
+                # "JosŽ", "MŸller": a capital after a lower-case letter, or in "Xx" order;
+                # " Ð ": a capital on its own (a dash in the other encoding).
+                alone = not before.isalpha() and not after.isalpha()
+                if before.islower() or (before.isalpha() and after.islower()) or alone:
+                    bad += 1
+            elif not before.isalpha() and not after.isalpha():
+                bad += 1  # a lone lower-case letter: " ñ " is an en dash in the other encoding
+            elif after.isupper() and not before.isalpha():
+                bad += 1  # "ìVIP": an opening quote in the other encoding
+        elif before.isalpha() and (after.isalpha() or ch not in _CLOSERS):
+            bad += 1  # "Se–or", "M¸ller", "Zo‘": a symbol inside or right after a word
+    return bad
+
+
+def eight_bit(sample: bytes) -> Encoding:
+    """Windows-1252, or Mac Roman when ``sample`` reads better that way."""
+    high = _high_lines(sample)
+    windows = implausible(high.decode("cp1252", CP1252_ERRORS))
+    mac = implausible(high.decode("mac_roman"))
+    return MAC_ROMAN if mac < windows else CP1252
+
+
+def high_byte_lines(path: Path, most: int = SAMPLE_BYTES) -> bytes:
+    """Up to ``most`` bytes of a file's lines that hold bytes above 7F (for :func:`eight_bit`)."""
+    found: list[bytes] = []
+    size = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            if not line.isascii():
+                found.append(line)
+                size += len(line)
+                if size >= most:
+                    break
+    return b"".join(found)
+
+
+def _high_lines(sample: bytes) -> bytes:
+    """The lines of ``sample`` holding bytes above 7F (the ones that tell the encodings apart)."""
+    lines = sample.replace(b"\r", b"\n").split(b"\n")
+    return b"\n".join(line for line in lines if not line.isascii())
 
 
 def _bomless_utf16(head: bytes) -> Encoding | None:

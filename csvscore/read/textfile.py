@@ -11,17 +11,25 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterable, Sequence
-from itertools import compress, repeat
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import compress, islice, repeat
 from operator import contains, itemgetter, not_
 from pathlib import Path
 
 from csvscore.errors import InputError
 from csvscore.read import sniff
+from csvscore.read.controls import Removed, filtered_lines, text_file_has_controls
+from csvscore.read.limits import ReadLimits, over_cells
 from csvscore.read.rows import SUPPORTED, Rows, add_row, blank_row, gc_paused, make_table
 from csvscore.read.table import Table
 
-MAX_RECORD_LINES = 500  # a quoted field longer than this is an unbalanced quote, not a note
+# A quoted field running longer than this is taken for an unbalanced quote. Real notes can run to
+# hundreds of lines (a CRM's activity history); a stray quote usually swallows the whole rest of
+# the file, which the other checks (rows swallowed, a field open at the end) catch first.
+MAX_RECORD_LINES = 100_000
+BULK_ROWS = 65_536  # records read per C-level batch (the cell limit is checked between batches)
 
 _DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
@@ -34,12 +42,15 @@ def read_text(
     header_row: int | None,
     encoding: str | None,
     delimiter: str | None,
+    limits: ReadLimits | None = None,
 ) -> Table:
     """Read a text file whose first bytes are ``head`` (``whole``: that is all of it).
 
     ``encoding`` and ``delimiter`` override what is detected; ``header_row`` is 1-based.
-    Raises :class:`InputError` when the file is not a readable contact table.
+    Raises :class:`InputError` when the file is not a readable contact table or has more cells
+    than ``limits`` allow.
     """
+    limits = limits or ReadLimits()
     chosen = _forced_encoding(name, encoding, head) if encoding else None
     detected = chosen or sniff.detect_encoding(head, whole)
     if detected is None:
@@ -59,8 +70,9 @@ def read_text(
         delim, width = sniff.sniff_delimiter(sample)
     line_ending = sniff.sniff_line_ending(sample)
     notes: list[str] = []
+    parse = _Parse(path, name, delim, width, header_row, limits)
     try:
-        found = _parse_text(path, name, detected, delim, width, header_row)
+        found = parse.text(detected)
     except UnicodeDecodeError:
         line = sniff.undecodable_line(path, detected)
         if chosen or detected is not sniff.UTF8:
@@ -68,18 +80,27 @@ def read_text(
                 f"{name}: line {line}: bytes that are not valid {detected.label} text"
                 + (" (is the encoding right?)" if chosen else "")
             ) from None
-        # The sample was valid UTF-8 but a later part is not: Excel's "CSV" is cp1252.
+        # The sample was valid UTF-8 but a later part is not: Excel's "CSV" is cp1252 (or,
+        # from Excel for Mac, Mac Roman: told apart on the lines that are not ASCII).
+        detected = sniff.eight_bit(sniff.high_byte_lines(path))
         notes.append(
-            f"The file starts as UTF-8 but line {line} is not; read it all as Windows-1252."
+            f"The file starts as UTF-8 but line {line} is not; read it all as {detected.label}."
         )
-        detected = sniff.CP1252
-        found = _parse_text(path, name, detected, delim, width, header_row)
+        found = parse.text(detected)
     ends = sniff.LINE_ENDING_NAMES.get(line_ending or "", "none")
     notes.insert(
         0,
         f"Read as CSV: encoding {detected.label}, "
         f"delimiter {sniff.delimiter_name(delim)}, line ends {ends}",
     )
+    removed = parse.removed.note()
+    if removed:
+        notes.append(removed)
+    if detected is sniff.MAC_ROMAN:
+        notes.append(
+            "Read as Mac Roman (what Excel for Mac's 'CSV (Macintosh)' writes): its accented "
+            "letters only make sense that way. If names look wrong, use --encoding cp1252."
+        )
     return make_table(
         path,
         "csv",
@@ -109,19 +130,55 @@ def _forced_delimiter(name: str, delimiter: str) -> str:
     return delim
 
 
-def _parse_text(
-    path: Path,
-    name: str,
-    encoding: sniff.Encoding,
-    delimiter: str,
-    width: int,
-    header_row: int | None,
-) -> Rows:
-    """Read the file with csv: the fast bulk pass, else the line-tracking pass."""
+@dataclass
+class _Parse:
+    """One text file's parse settings; ``text()`` reads it in an encoding."""
+
+    path: Path
+    name: str
+    delimiter: str
+    width: int
+    header_row: int | None
+    limits: ReadLimits
+
+    def __post_init__(self) -> None:
+        self.removed = Removed("line")
+
+    def text(self, encoding: sniff.Encoding) -> Rows:
+        """Read the file with csv: the fast bulk pass, else the line-tracking pass.
+
+        Control characters are taken out on the way in when the file has any (checked first,
+        at C speed, so an ordinary file is read exactly as before).
+        """
+        self.removed = Removed("line")
+        dirty = text_file_has_controls(self.path, encoding.codec)
+        options = (self.path, self.name, encoding, self.delimiter, self.width, self.header_row)
+        with _field_limit(self.limits.max_bytes):
+            try:
+                return _parse_pass(
+                    *options, track=False, limits=self.limits, removed=self.removed, dirty=dirty
+                )
+            except _NeedTracking:
+                self.removed = Removed("line")
+                return _parse_pass(
+                    *options, track=True, limits=self.limits, removed=self.removed, dirty=dirty
+                )
+
+
+@contextmanager
+def _field_limit(size: int) -> Iterator[None]:
+    """Let csv read cells as long as the file may be (its default stops at 128 KiB).
+
+    ``csv.field_size_limit`` is process-wide: it is only ever raised here, and put back after.
+    """
+    before = csv.field_size_limit()
+    if size > before:
+        csv.field_size_limit(size)
     try:
-        return _parse_pass(path, name, encoding, delimiter, width, header_row, track=False)
-    except _NeedTracking:
-        return _parse_pass(path, name, encoding, delimiter, width, header_row, track=True)
+        yield
+    finally:
+        if size > before:
+            csv.field_size_limit(before)
 
 
 class _NeedTracking(Exception):
@@ -137,23 +194,31 @@ def _parse_pass(
     header_row: int | None,
     *,
     track: bool,
+    limits: ReadLimits | None = None,
+    removed: Removed | None = None,
+    dirty: bool = False,
 ) -> Rows:
     """Stream the file through csv.reader, find the header and collect the rows.
 
     The first records are read one by one to find the header. Unless ``track``, the rest
-    is read in one C-level ``list(reader)`` and line numbers are worked out afterwards
-    (:func:`_record_starts`); if they do not add up, or csv fails, :class:`_NeedTracking`
-    asks for a pass that tracks ``reader.line_num`` record by record.
+    is read in C-level batches of ``list(islice(reader, BULK_ROWS))`` and line numbers are worked
+    out afterwards (:func:`_record_starts`); if they do not add up, or csv fails,
+    :class:`_NeedTracking` asks for a pass that tracks ``reader.line_num`` record by record.
     ``width`` is the delimiter sniff's row width, used to spot unbalanced quotes before
-    the header is known. Lets UnicodeDecodeError through for the caller to handle.
+    the header is known. ``dirty``: the lines go through the control-character filter first.
+    Lets UnicodeDecodeError through for the caller to handle.
     """
+    limits = limits or ReadLimits()
+    removed = removed or Removed("line")
+    cells = _CellCount(name, limits)
     last = 0  # physical line where the previous record ended
     try:
         with (
             gc_paused(),
             path.open(encoding=encoding.codec, errors=encoding.errors, newline="") as handle,
         ):
-            reader = csv.reader(handle, delimiter=delimiter, strict=False)
+            lines: Iterable[str] = filtered_lines(handle, removed) if dirty else handle
+            reader = csv.reader(lines, delimiter=delimiter, strict=False)
             check = _SpanCheck(name, delimiter, width)
             head: list[list[str]] = []
             head_lines: list[int] = []
@@ -200,13 +265,15 @@ def _parse_pass(
                 add_row(found, row, line, size)
             del head, head_lines, blank_lines
 
+            cells.add(sum(map(len, found.rows)) + len(found.header), found, size)
             if not track:
-                rest = list(reader)
-                starts = _record_starts(rest, last, reader.line_num, check)
-                if starts is None:
-                    raise _NeedTracking
+                while rest := list(islice(reader, BULK_ROWS)):
+                    starts = _record_starts(rest, last, reader.line_num, check)
+                    if starts is None:
+                        raise _NeedTracking
+                    last = reader.line_num
+                    cells.add(_add_bulk(found, rest, starts, size), found, size)
                 check.at_end(reader.line_num)
-                _add_bulk(found, rest, starts, size)
                 return found
 
             # Line-tracking loop: most rows have exactly the header's cell count and a first
@@ -218,6 +285,9 @@ def _parse_pass(
                 last = reader.line_num
                 if last != start:
                     check(row, start, last)
+                cells.count += len(row)
+                if cells.count > cells.next_check:
+                    cells.add(0, found, size)
                 if len(row) == size:
                     first = row[0]
                     if (not first or first.isspace()) and blank_row(row):
@@ -239,6 +309,25 @@ def _parse_pass(
             f"after this line never ends ({exc})"
         ) from None
     return found
+
+
+class _CellCount:
+    """Cells read so far, refused past the limit (checked per batch, not per cell)."""
+
+    def __init__(self, name: str, limits: ReadLimits) -> None:
+        self.name = name
+        self.limits = limits
+        self.count = 0
+        self.next_check = min(limits.max_cells, 1 << 20)
+
+    def add(self, cells: int, found: Rows, width: int) -> None:
+        self.count += cells
+        if self.count > self.limits.max_cells:
+            rows = len(found.rows) + 1
+            what = f"the file (at least, up to row {rows:,})"
+            columns = max(width, -(-self.count // rows))
+            raise InputError(over_cells(self.name, what, rows, columns, self.limits))
+        self.next_check = min(self.limits.max_cells, self.count + (1 << 20))
 
 
 _LINE_BREAK = re.compile("[\r\n]")
@@ -299,8 +388,8 @@ def _span_of(row: list[str]) -> int:
     return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: int) -> None:
-    """Add rows read in bulk, ``rows[i]`` starting on line ``starts[i]``.
+def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: int) -> int:
+    """Add rows read in bulk, ``rows[i]`` starting on line ``starts[i]``; return their cells.
 
     Finds the rows needing attention (another cell count than the header, or a blank
     first cell, which every blank row has) with C-level passes, and copies the runs of
@@ -308,6 +397,7 @@ def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: i
     """
     count = len(rows)
     lengths = list(map(len, rows))
+    cells = sum(lengths)  # as read, before padding: what the cell limit counts
     odd = set(compress(range(count), map(size.__ne__, lengths)))
     # Empty lines have no cell for itemgetter(0); next(iter(row), "") copes, but slower.
     empty_lines = 0 in lengths
@@ -321,6 +411,7 @@ def _add_bulk(found: Rows, rows: list[list[str]], starts: Sequence[int], size: i
         done = index + 1
     found.rows.extend(rows[done:] if done else rows)
     found.source_rows.extend(starts[done:] if done else starts)
+    return cells
 
 
 class _SpanCheck:

@@ -45,7 +45,11 @@ FAULTS_AFTER = (
     "bad_shape_200",
     "drop_after_create",
     "timeout_after_create",
+    "drip_after_create",  # the answer comes one byte every drip_seconds
 )
+# How a path the API does not have is answered (a wrong base URL): JSON 404 as the API does,
+# a web server's HTML 404 page, or a web app's HTML page with 200 (a catch-all route).
+UNKNOWN_PATH_ANSWERS = ("json404", "html404", "html200")
 LOW_CREDITS = "low_credits"  # empties the balance, then the request is processed normally
 NO_FAULT = ("", "ok", "none")
 _CONTACT_KEYS = frozenset((*FIELD_NAMES, "unmappedFields"))
@@ -100,7 +104,13 @@ class SandboxConfig:
     random_faults: tuple[str, ...] = ("503",)
     seed: int = 0  # for fault_probability, random_faults and shuffle_rejections
     hang_seconds: float = 60.0  # how long timeout_* faults hold the connection (until shutdown)
+    drip_seconds: float = 2.0  # drip_after_create: seconds between two bytes of the answer
     echo_key_in_auth_errors: bool = False  # some servers echo the key: the client must hide it
+    echo_key_in_rejections: bool = False  # rejection reasons quote the request's key
+    unknown_path_answer: str = "json404"  # see UNKNOWN_PATH_ANSWERS
+    # With rate_per_day: the daily window ends this many seconds after the sandbox starts
+    # (default: at UTC midnight), so a test can say "the quota is spent, reset in 20 h".
+    day_reset_in: float | None = None
     host: str = "127.0.0.1"
     port: int = 0
     clock: Callable[[], float] = time.time  # for rate-limit windows and createdAt
@@ -116,6 +126,10 @@ class SandboxConfig:
     webhook_max_attempts: int = 40
 
     def __post_init__(self) -> None:
+        if self.unknown_path_answer not in UNKNOWN_PATH_ANSWERS:
+            raise ValueError(
+                f"unknown_path_answer must be one of {', '.join(UNKNOWN_PATH_ANSWERS)}"
+            )
         self.credits = Decimal(str(self.credits))
         self.cost_per_phone = Decimal(str(self.cost_per_phone))
         self.faults = [check_fault(f) for f in self.faults]
@@ -140,10 +154,17 @@ class SandboxConfig:
 class FixedWindowLimiter:
     """Per-second/minute/day fixed windows aligned on the (injectable) clock; None = unlimited."""
 
-    def __init__(self, limits: dict[str, int | None], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        limits: dict[str, int | None],
+        clock: Callable[[], float],
+        day_reset_in: float | None = None,
+    ) -> None:
         self._limits = {tier: n for tier, n in limits.items() if n is not None}
         self._clock = clock
         self._windows: dict[str, tuple[int, int]] = {}  # tier -> (window index, count)
+        # Windows are aligned on the epoch, except a daily one told to end at a given time.
+        self._origin = {"Day": clock() + day_reset_in} if day_reset_in is not None else {}
 
     def hit(self) -> tuple[bool, dict[str, str], int | None]:
         """Count one request in every tier (refused ones too).
@@ -156,14 +177,15 @@ class FixedWindowLimiter:
         exceeded: list[float] = []
         for tier, limit in self._limits.items():
             size = TIER_SECONDS[tier.lower()]
-            index = math.floor(now / size)
+            origin = self._origin.get(tier, 0.0)
+            index = math.floor((now - origin) / size)
             window, count = self._windows.get(tier, (index, 0))
             count = count + 1 if window == index else 1
             self._windows[tier] = (index, count)
-            reset = (index + 1) * size
+            reset = origin + (index + 1) * size
             headers[f"X-RateLimit-Limit-{tier}"] = str(limit)
             headers[f"X-RateLimit-Remaining-{tier}"] = str(max(0, limit - count))
-            headers[f"X-RateLimit-Reset-{tier}"] = str(reset)
+            headers[f"X-RateLimit-Reset-{tier}"] = str(math.ceil(reset))  # Unix seconds
             if count > limit:
                 exceeded.append(reset - now)
         retry_after = max(1, math.ceil(max(exceeded))) if exceeded else None
@@ -205,6 +227,7 @@ class ScoreRecord:
     fault: str | None  # set once the request passed the limiter and the key check
     status: int | None = None  # HTTP status answered; None: dropped, held, or not answered yet
     job_id: str | None = None
+    api_key: str = ""  # the key the request carried (for echo_key_in_rejections)
 
     def contact_ids(self) -> list[Any]:
         return [c.get("customerContactId") for c in self.contacts or [] if isinstance(c, dict)]
@@ -319,6 +342,7 @@ class SandboxState:
                 "Day": config.rate_per_day,
             },
             config.clock,
+            config.day_reset_in,
         )
         self.webhooks = Webhooks(config.webhook_settings(), self.set_job_status, config.clock)
 
@@ -397,6 +421,12 @@ class SandboxState:
         phones = sum(n for n, r in zip(counts, reasons, strict=True) if r is None)
         cost = self.config.cost_per_phone
         charge = cost * phones
+        if self.config.echo_key_in_rejections and record.api_key:
+            # Some servers quote the request back, key included: the client must hide it.
+            reasons = [
+                None if r is None else f"{r} (request authorised with key {record.api_key})"
+                for r in reasons
+            ]
         rejected = [
             {**c, self.config.reject_reason_key: r}
             for c, r in zip(contacts, reasons, strict=True)

@@ -37,6 +37,7 @@ from csvscore.sandbox.model import (
     API_PREFIX,
     LOW_CREDITS,
     QUOTA_PATH,
+    UNKNOWN_PATH_ANSWERS,
     BadRequest,
     SandboxConfig,
     SandboxState,
@@ -56,6 +57,16 @@ HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
     b"</body>\r\n</html>\r\n"
+)
+# A wrong base URL meets a web server (404 page) or a web app's catch-all page (200).
+HTML_404 = (
+    b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>"
+    b"<body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body>"
+    b"</html>\n"
+)
+HTML_APP = (
+    b'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>TitanX</title>'
+    b'</head><body><div id="root"></div><script src="/static/app.js"></script></body></html>\n'
 )
 _STATUS_MESSAGES = {
     401: "Invalid API key",
@@ -208,9 +219,19 @@ class _Handler(BaseHTTPRequestHandler):
                 self._message(405, "Method not allowed")
             return
         state.record_request(method, self.path, {k.lower(): v for k, v in self.headers.items()})
+        known = path in (SCORE_PATH, QUOTA_PATH, JOBS_PATH) or path.startswith(JOBS_PATH + "/")
+        if not known and state.config.unknown_path_answer != "json404":
+            # Not the API at all: a web server answers before any key or limit is looked at.
+            page = state.config.unknown_path_answer == "html200"
+            self._send(
+                200 if page else 404, raw=HTML_APP if page else HTML_404, content_type="text/html"
+            )
+            return
         # Every score POST is recorded as received, even one refused below (429, 401...).
         is_score = path == SCORE_PATH and method == "POST"
         record = self._record = state.record_score(_loose_contacts(body)) if is_score else None
+        if record is not None:
+            record.api_key = self._bearer_key()
         allowed, self._rate_headers, retry_after = state.rate_limit()
         if allowed:
             refused = self._refuse_key()
@@ -248,11 +269,14 @@ class _Handler(BaseHTTPRequestHandler):
             headers={"Retry-After": str(retry_after)} if send else None,
         )
 
+    def _bearer_key(self) -> str:
+        scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
+        return key.strip() if scheme.lower() == "bearer" else ""
+
     def _refuse_key(self) -> int | None:
         """Answer 401/403 for a missing, wrong or forbidden key; the status sent, or None."""
         config = self.server.state.config
-        scheme, _, key = (self.headers.get("Authorization") or "").partition(" ")
-        key = key.strip() if scheme.lower() == "bearer" else ""
+        key = self._bearer_key()
         if key and key == config.forbidden_key:
             self._message(403, "This API key is not allowed to use the API")
             return 403
@@ -337,6 +361,8 @@ class _Handler(BaseHTTPRequestHandler):
             }
         if status != 200 or fault is None:
             self._send(status, payload)
+        elif fault == "drip_after_create":
+            self._drip(status, _dumps(payload))
         else:
             self._fault_after(fault)
 
@@ -354,6 +380,24 @@ class _Handler(BaseHTTPRequestHandler):
                 self._too_many(1)
             else:
                 self._message(int(code), message or None)
+
+    def _drip(self, status: int, body: bytes) -> None:
+        """The whole answer, status line and headers included, one byte every drip_seconds:
+        every read gets a byte in time, so only an overall deadline ends the wait."""
+        if self._record is not None:
+            self.server.state.finish_score(self._record, status)
+            self._record = None
+        head = [f"HTTP/1.1 {status} OK", "Content-Type: application/json"]
+        head.append(f"Content-Length: {len(body)}")
+        head += [f"{name}: {value}" for name, value in self._rate_headers.items()]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+        stop = self.server.stop_event
+        interval = self.server.state.config.drip_seconds
+        for at in range(len(data)):
+            self.wfile.write(data[at : at + 1])
+            if stop.wait(interval):
+                break
+        self.close_connection = True
 
     def _fault_after(self, fault: str) -> None:
         """Faults that strike after the job was created and credits charged."""
@@ -487,6 +531,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--webhook-faults", default="", help="comma-separated, e.g. duplicate:3,reorder,never:5"
     )
+    p.add_argument("--drip-seconds", type=float, default=2.0)
+    p.add_argument("--echo-key-in-rejections", action="store_true")
+    p.add_argument("--unknown-path-answer", choices=UNKNOWN_PATH_ANSWERS, default="json404")
+    p.add_argument("--day-reset-in", type=float, default=None, help="seconds (with --rate-per-day)")
     return p
 
 
@@ -517,6 +565,10 @@ def main(argv: list[str] | None = None) -> int:
             webhook_secret_style=args.webhook_secret_style,
             webhook_key_derivation=args.webhook_key_derivation,
             webhook_faults=[f.strip() for f in args.webhook_faults.split(",") if f.strip()],
+            drip_seconds=args.drip_seconds,
+            echo_key_in_rejections=args.echo_key_in_rejections,
+            unknown_path_answer=args.unknown_path_answer,
+            day_reset_in=args.day_reset_in,
         )
     except ValueError as exc:
         print(f"Error: {exc}", file=sys.stderr)

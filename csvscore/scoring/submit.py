@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from csvscore import results as rs
-from csvscore.api.errors import BatchRefused, OutcomeUnknown
+from csvscore.api.errors import BatchRefused, OutcomeUnknown, RateLimited, UnexpectedResponse
 from csvscore.contacts.build import PreparedRow
 from csvscore.errors import (
     ApiError,
@@ -425,11 +425,24 @@ class _Sender:
         except OutcomeUnknown as exc:
             self._settle_unknown(b, exc.detail)
             self._tick(len(b.row_indexes) + len(held), Decimal(0))
+            if exc.stops_run:  # a web page, not the API: every batch would meet it
+                self._halt(exc)
         except BatchRefused as exc:
             if exc.too_large and len(rows) > 1:
                 return self._split(b, exc.message)
             self._fail(b, f"TitanX refused the batch: {exc.message}", len(held), exc)
         except (AuthError, CreditsError, NetworkError) as exc:
+            self._fail(b, str(exc), len(held), exc)
+            self._halt(exc)
+        except RateLimited as exc:
+            # Refused before processing (or never sent: the quota is spent for hours). Nothing
+            # was charged; the batch stays planned, its rows 'not sent' like the ones after it,
+            # and the next run sends them. Batch after batch would only spend more quota.
+            self.journal.replan(self.run_key, b.batch, jr.SENDING, "not sent: rate limited")
+            self._halt(exc)
+        except UnexpectedResponse as exc:
+            # A wrong address (404, a redirect, a page that is not the API): nothing was
+            # processed, and every further batch would meet the same answer.
             self._fail(b, str(exc), len(held), exc)
             self._halt(exc)
         except ApiError as exc:
