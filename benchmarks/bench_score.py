@@ -160,13 +160,9 @@ def csvscore_run(
     csv_path: str, base_url: str, out: str, batch_size: int, workers: int
 ) -> dict[str, Any]:
     """csvscore's library path (as ``csvscore score --yes``), with each phase timed."""
-    import resource
-
+    from benchmarks.peak import peak_mib
     from csvscore.pipeline import ScoreRequest, map_file, prepare, score_prepared
     from csvscore.scoring.submit import ScoreOptions
-
-    def rss_mb() -> float:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     request = ScoreRequest(
         output=Path(out),
@@ -183,10 +179,10 @@ def csvscore_run(
     t0, c0 = time.perf_counter(), time.process_time()
     mapped = map_file(csv_path)
     t1 = time.perf_counter()
-    peak_read = rss_mb()
+    peak_read = peak_mib()
     prepared = prepare(mapped, request)
     t2, c2 = time.perf_counter(), time.process_time()
-    peak_prepare = rss_mb()
+    peak_prepare = peak_mib()
     outcome = score_prepared(mapped, prepared, request, progress=tick)
     t3, c3 = time.perf_counter(), time.process_time()
     sent_end, sent_cpu = (ticks[-1], cpu_at_last_tick[0]) if ticks else (t2, c2)

@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from benchmarks.handmade import CONTACTS, ods, ods_cell, ods_row, sheet_xml, xlsx
+from benchmarks.peak import peak_mib
 
 OUT = Path(__file__).resolve().parent / "out" / "fuzz"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reader"
@@ -229,7 +230,7 @@ def read_one(data: bytes, suffix: str, limits: Any, stats: dict[str, float], wor
             stats["slowest"] = took
             shutil.copyfile(path, work / "slowest.bin")
         stats["kinds:" + suffix] = stats.get("kinds:" + suffix, 0) + 1
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = int(peak_mib() * 1024)
         if peak - stats["peak"] > stats["jump"]:  # the biggest rise of the peak: keep the input
             stats["jump"] = peak - stats["peak"]
             shutil.copyfile(path, work / "peak.bin")
@@ -251,7 +252,7 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
         "reads": 0,
         "slowest": 0.0,
         "max_read_seconds": max_read_seconds,
-        "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "peak": int(peak_mib() * 1024),
         "peak_size": 0,
         "jump": 0,
     }
@@ -285,7 +286,7 @@ def child(seed_value: int, seconds: float, max_read_seconds: float, work: Path) 
             print(f"FINDING (input kept as {keep}): {exc}", flush=True)
             return 1
         batches += 1
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    peak = int(peak_mib())
     kinds = ", ".join(f"{k[6:]} {int(v)}" for k, v in sorted(stats.items()) if k[:6] == "kinds:")
     size, kind = int(stats["peak_size"]), _SUFFIXES[int(stats.get("peak_kind", 0))]
     jump = int(stats["jump"]) // 1024

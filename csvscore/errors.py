@@ -68,7 +68,9 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.CREDITS: "credits ran out; the rows not sent yet are `not sent`",
     ExitCode.UNCONFIRMED: "some rows are `unconfirmed` (outcome unknown; drop the same file again "
     "later)",
-    ExitCode.FAILED: "some batches failed (the server refused them), or some rows were not sent",
+    ExitCode.FAILED: "some batches failed (the server refused them), or some rows were not sent: "
+    "the run stopped on TitanX's answer (a wrong API address, a rate limit that resets in more "
+    "than 5 minutes)",
     ExitCode.NETWORK: "TitanX could not be reached",
     ExitCode.CANCELLED: "you declined at the review; nothing was sent",
     ExitCode.BUSY: "the same file is being scored in another window; nothing was sent from this "

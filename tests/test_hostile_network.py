@@ -170,14 +170,14 @@ def test_a_dripping_batch_is_settled_through_the_job_list_not_resent(
         )
     client.close()
     assert [r.status for r in result.rows] == ["accepted"] * 3
-    assert {r.reason for r in result.rows} == {"confirmed through TitanX's job list"}
+    assert {r.note for r in result.rows} == {"confirmed through TitanX's job list"}
     assert set(sb.state.contact_id_counts().values()) == {1}  # never resent
 
 
 # -- waits of hours --------------------------------------------------------------------------
 
 _DAILY = re.compile(
-    r"stopped early: TitanX's daily request limit for this account is used up: it resets at "
+    r"Why: TitanX's daily request limit for this account is used up: it resets at "
     r"\d\d:\d\d (tomorrow, )?.*\(.+\), in (19 h 59 min|20 h)\. csvscore stops rather than wait"
 )
 
@@ -233,7 +233,7 @@ def test_a_404_page_stops_after_the_first_batch_naming_the_url_and_the_shape(
     run = score(sb, src, environ, "--batch-size", "2", "--workers", "1", base=base)
     assert run.code == ExitCode.FAILED, run.err
     said = (
-        f"stopped early: There is no TitanX API at {base}/contacts/score (HTTP 404): the API "
+        f"Why: There is no TitanX API at {base}/contacts/score (HTTP 404): the API "
         "address should look like https://<host>/api/public/v2"
     )
     assert said in run.out  # on the terminal, not only in the workbook

@@ -2,10 +2,11 @@
 
 A sheet ends at column XFD. An export wider than that (a misread file, a CRM dump with a column
 per custom field) still has every row scored; the workbook's Results and the fix sheet then show
-the first 16,379 columns and the five TitanX columns, and every column goes to a CSV file beside
-the workbook, ``<name>.all-columns.csv`` (same rows, same TitanX columns). The decision depends
-only on the table, so :func:`width_notes` says it on the terminal and in Summary before anything
-is sent, and the writer follows it: the write can no longer fail after the contacts were charged.
+the six TitanX columns and the first 16,378 columns of the export (fewer once score columns are
+added), and every column goes to a CSV file beside the workbook, ``<name>.all-columns.csv``
+(same rows, same TitanX columns). The decision depends only on the table, so :func:`width_notes`
+says it on the terminal and in Summary before anything is sent, and the writer follows it: the
+write can no longer fail after the contacts were charged.
 """
 
 from __future__ import annotations

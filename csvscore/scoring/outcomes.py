@@ -48,6 +48,11 @@ def plain_cause(exc: BaseException | None, *, interrupted: bool = False) -> str:
     if isinstance(exc, BatchRefused):
         return "TitanX refused this batch (see Jobs)"
     if isinstance(exc, RateLimited):
+        if exc.until is not None:
+            # "TitanX's daily request limit ... is used up: it resets at 03:43 tomorrow, Wed 2
+            # Dec (UTC)": when to drop the file again. The relative "in 20 h" would go stale in
+            # the workbook, so it is left to the terminal.
+            return str(exc).split(". csvscore stops", 1)[0].rsplit(", in ", 1)[0]
         return "TitanX's rate limit asked for too long a wait"
     if isinstance(exc, UnexpectedResponse):
         return "TitanX answered something unexpected (see Jobs)"
@@ -157,6 +162,8 @@ def _row_result(
         total, accepted = resp.get("total"), resp.get("accepted")
         if total is not None and total == accepted:
             r.status = rs.ACCEPTED
+            # Accepted rows carry no reason; how it became known is worth a note all the same.
+            r.note = "; ".join(filter(None, [p.reason, "confirmed through TitanX's job list"]))
         else:
             # Charged, but which rows were refused is not known: held like a charge (never
             # resent, --retry-unconfirmed included), and said once, plainly.
