@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 PORT = 54329
 
@@ -45,8 +46,8 @@ def start(base: Path, port: int = PORT) -> str:
         shutil.chown(base, "postgres")
         base.chmod(0o755)
     # cwd=base: the postgres user may not be allowed into the caller's working directory.
-    run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE,
-           "timeout": 120, "cwd": str(base)}  # fmt: skip
+    run: dict[str, Any] = {"check": True, "stdout": subprocess.DEVNULL,
+                           "stderr": subprocess.PIPE, "timeout": 120, "cwd": str(base)}  # fmt: skip
     if not (data / "PG_VERSION").exists():
         subprocess.run(
             _as_owner([_bin("initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
