@@ -44,7 +44,7 @@ ADVICE = {
 }
 
 
-@dataclass
+@dataclass(slots=True)  # 100,000 of them in a run: slots save ~50 bytes each
 class RowResult:
     index: int  # position in Table.rows
     source_row: int  # line/row number in the input file

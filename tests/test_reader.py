@@ -758,3 +758,66 @@ def test_large_xlsx_keeps_numbers_as_text_on_every_row(tmp_path: Path) -> None:
     assert table.rows[1] == ["Ann1", "ann1@example.com", "4155550101", "0.25"]
     assert table.rows[-1][3] == "749.75"
     assert table.source_rows[-1] == 3001
+
+
+# -- shared cells ----------------------------------------------------------------------------
+
+
+def _repeating_export(path: Path, rows: int) -> Path:
+    """Country repeats, the e-mail never does, the city is one value until row 1000, then new
+    on every row (a sorted export): the three cases of read/shared.py."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        handle.write("First Name,Email,Country,City\n")
+        for i in range(rows):
+            city = "Springfield" if i < 1000 else f"Town {i}"
+            handle.write(f"Ann,ann{i}@example.com,United States,{city}\n")
+    return path
+
+
+def test_equal_cells_of_a_repeating_column_are_one_string_in_a_csv(tmp_path: Path) -> None:
+    # 3 million new strings were ~200 MB for a 100k x 30 export; pandas shares them, so do we.
+    table = read_table(_repeating_export(tmp_path / "r.csv", 20_000))
+    countries = {id(row[2]) for row in table.rows}
+    assert len(countries) == 1 and table.rows[-1][2] == "United States"
+    assert len({id(row[0]) for row in table.rows}) == 1
+    # Values never change, only which object holds them.
+    assert [row[1] for row in table.rows[:3]] == [f"ann{i}@example.com" for i in range(3)]
+    assert table.rows[-1] == ["Ann", "ann19999@example.com", "United States", "Town 19999"]
+
+
+def test_a_column_that_turns_out_distinct_is_let_go(tmp_path: Path) -> None:
+    from csvscore.read.shared import SharedValues
+
+    rows = [[f"Ann{i % 3}", "Springfield" if i < 1000 else f"Town {i}"] for i in range(40_000)]
+    share = SharedValues(2)
+    for start in range(0, len(rows), 8192):
+        share(rows[start : start + 8192])
+    assert share._lookups is not None
+    assert share._lookups[0] is not None and len(share._lookups[0]) == 3
+    assert share._lookups[1] is None  # its lookup table stopped growing with the column
+    assert rows[39_999] == ["Ann0", "Town 39999"]
+
+
+def test_rows_of_another_width_and_small_tables_are_left_alone() -> None:
+    from csvscore.read.shared import SAMPLE_ROWS, SharedValues
+
+    small = [["Ann", "US"] for _ in range(SAMPLE_ROWS - 1)]
+    before = [list(map(id, row)) for row in small]
+    SharedValues(2)(small)
+    assert [list(map(id, row)) for row in small] == before
+    rows = [["Ann", "US"] for _ in range(SAMPLE_ROWS)] + [["Ann", "US", "extra"]]
+    SharedValues(2)(rows)
+    assert rows[-1] == ["Ann", "US", "extra"]  # not cut to the header's width
+
+
+def test_equal_cells_of_a_repeating_column_are_one_string_in_a_workbook(tmp_path: Path) -> None:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Contacts")
+    sheet.append(["First Name", "Email", "Country"])
+    for i in range(2000):
+        sheet.append(["Ann", f"ann{i}@example.com", "United States"])
+    path = tmp_path / "r.xlsx"
+    book.save(path)
+    table = read_table(path)
+    assert len({id(row[2]) for row in table.rows}) == 1
+    assert len({id(row[1]) for row in table.rows}) == 2000

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 
 from csvscore.results import RowResult, RunResult
 
+# Stands in for a row the writer has taken (not None: "published", as the waiting expects).
+_TAKEN = RowResult(index=-1, source_row=0, status="")
+
 
 class LiveRows:
     """Implements :class:`csvscore.output.workbook.LiveResult` for one run."""
@@ -61,6 +64,9 @@ class LiveRows:
                         return
                     r = rows[i]
             assert r is not None
+            # The writer takes each row once: let it go, so a run does not hold every row's
+            # result twice at its end (here and in the final result).
+            rows[i] = _TAKEN
             yield r
 
     def _remaining(self, start: int) -> Iterator[RowResult]:

@@ -26,6 +26,7 @@ from csvscore.read import sniff
 from csvscore.read.controls import Removed, clean_rows
 from csvscore.read.limits import ReadLimits
 from csvscore.read.rows import SUPPORTED, Rows, add_row, blank_row, gc_paused, make_table
+from csvscore.read.shared import SharedValues
 from csvscore.read.table import Table
 from csvscore.read.workbook_guard import WorkbookGuard
 
@@ -36,6 +37,7 @@ WORKBOOK_LABELS = {
     "ods": "an OpenDocument spreadsheet",
 }
 PROBE_ROWS = 200  # rows of each sheet looked at when choosing the contacts sheet
+SHARE_ROWS = 16_384  # rows shared at a time (read/shared.py)
 
 
 def read_workbook(
@@ -287,6 +289,11 @@ def _sheet_rows(
             continue
         rows_append(row)
         lines_append(index + 1)
+    # calamine's cells are new strings too: share the repeating ones, a run at a time, for the
+    # rest of the run (calamine's own copy is the read's peak; this is what stays).
+    share = SharedValues(size)
+    for start in range(0, len(found.rows), SHARE_ROWS):
+        share(found.rows[start : start + SHARE_ROWS])
     return found
 
 

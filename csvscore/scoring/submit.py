@@ -234,7 +234,6 @@ class _Sender:
         self._credits = Decimal(0)
         self._total_batches = 0
         self._total_rows = 0
-        self._identities: dict[int, str] = {}
 
     # -- planning ---------------------------------------------------------------------------
 
@@ -393,11 +392,8 @@ class _Sender:
             self.sleep(delay)
 
     def _identity_map(self, rows: list[int]) -> dict[int, str]:
-        ids = self._identities
-        for i in rows:
-            if i not in ids:
-                ids[i] = self.prepared[i].identity
-        return {i: ids[i] for i in rows}
+        prepared = self.prepared
+        return {i: prepared[i].identity for i in rows}
 
     def _send_one(self, n: int) -> list[int]:
         """Send one batch; return numbers of batches to add to the queue (after a split)."""
@@ -452,7 +448,7 @@ class _Sender:
         else:
             summary = response_summary(self.prepared, b, resp)
             rejected = {int(i) for i in summary["rejected"]}
-            charged = [self._identities[i] for i in rows if i not in rejected]
+            charged = [self.prepared[i].identity for i in rows if i not in rejected]
             self.journal.finish_answered(
                 self.run_key,
                 n,
