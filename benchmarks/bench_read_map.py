@@ -18,6 +18,10 @@ from benchmarks.measure import Measurement, env_info, measure
 
 OUT = Path(__file__).resolve().parent / "out"
 CSV_GOAL = 1.5
+# A CSV read takes well under a second, where one run's noise on a shared 2-core machine was
+# measured at +-0.3 s (pandas alone: 0.31 s in one run, 0.90 s in the next). So the CSV cases run
+# this many times each, interleaved, each in a fresh process; the ratio compares the best runs.
+CSV_RUNS = 5
 XLSX_GOAL = 4.0
 HEADER_GOAL_MS = 50.0
 
@@ -67,11 +71,22 @@ def main(argv: list[str] | None = None) -> list[str]:
     }
     failures: list[str] = []
     results: dict[str, Measurement] = {}
-    print(f"{'':<34} {'time':>8} {'peak RSS':>9}")
-    for name, (setup, body) in cases.items():
+    runs: dict[str, list[float]] = {}
+    order = [name for name in cases if name.startswith("csv")] * (CSV_RUNS - 1) + list(cases)
+    for name in order:
+        setup, body = cases[name]
         m = measure(name, setup, body)
-        results[name] = m
-        print(f"{name:<34} {m.seconds:6.2f} s {m.peak_mb:6.0f} MB", flush=True)
+        runs.setdefault(name, []).append(m.seconds)
+        if name not in results or m.seconds < results[name].seconds:
+            results[name] = m
+    print(f"{'':<34} {'best':>8} {'median':>8} {'runs':>4} {'peak RSS':>9}")
+    for name, m in results.items():
+        median = statistics.median(runs[name])
+        print(
+            f"{name:<34} {m.seconds:6.2f} s {median:6.2f} s {len(runs[name]):>4} "
+            f"{m.peak_mb:6.0f} MB",
+            flush=True,
+        )
         if m.extra["rows"] != rows:
             failures.append(f"{name}: read {m.extra['rows']} rows of {rows}")
             print(f"FAILED {failures[-1]}")
@@ -84,9 +99,12 @@ def main(argv: list[str] | None = None) -> list[str]:
     op_x = results["xlsx openpyxl read_only values"].seconds
     cs_x = results["xlsx csvscore read_table + map"].seconds
     csv_ratio, xlsx_ratio = cs_csv / pd_csv, op_x / cs_x
+    medians = statistics.median(runs["csv  csvscore read_table + map"]) / statistics.median(
+        runs["csv  pandas.read_csv(dtype=str)"]
+    )
     print(
-        f"CSV:  csvscore / pandas   = {csv_ratio:5.2f}x   "
-        f"(goal <= {CSV_GOAL}x: {_met(csv_ratio <= CSV_GOAL)})"
+        f"CSV:  csvscore / pandas   = {csv_ratio:5.2f}x best to best, {medians:.2f}x median to "
+        f"median (goal <= {CSV_GOAL}x: {_met(csv_ratio <= CSV_GOAL)})"
     )
     print(
         f"XLSX: openpyxl / csvscore = {xlsx_ratio:5.2f}x faster "
