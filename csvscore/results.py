@@ -84,7 +84,7 @@ class RunSummary:
     ended_at: str
     version: str
     dry_run: bool = False
-    sent: int = 0
+    sent: int = 0  # rows TitanX processed or may have: accepted + rejected + unconfirmed
     accepted: int = 0
     rejected: int = 0
     skipped: int = 0

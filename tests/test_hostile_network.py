@@ -334,3 +334,38 @@ def test_control_characters_are_neither_sent_nor_written_and_summary_says_so(
         "Removed 2 control characters (1 NUL, 1 ESC) from lines 2, 3: they are not sent to "
         "TitanX nor written to the result."
     ]
+
+
+def test_a_batch_that_never_connected_is_not_sent_rather_than_failed(tmp_path: Path) -> None:
+    # "failed" means TitanX refused the batch; this one never reached it. Its rows and the
+    # rest are 'not sent', and the Jobs detail keeps why.
+    import socket
+
+    from csvscore import results as rs
+    from csvscore.pipeline import ScoreRequest, map_file, prepare
+    from csvscore.scoring.journal import Journal
+    from csvscore.scoring.submit import ScoreOptions, submit
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}/api/public/v2"
+    env = {"CSVSCORE_STATE_DIR": str(tmp_path / "state"), "CSVSCORE_KEYRING": "0"}
+    mapped = map_file(write_contacts(tmp_path / "c.csv", 4), env=env)
+    prepared = prepare(mapped, ScoreRequest(base_url=closed), env=dict(env, TITANX_API_KEY="k"))
+    client = TitanXClient("k", closed, max_retries=0)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        result = submit(
+            mapped.table,
+            mapped.mapping,
+            prepared.rows,
+            fingerprint=prepared.fingerprint,
+            client=client,
+            journal=journal,
+            options=ScoreOptions(workers=1, batch_size=2),
+        )
+    client.close()
+    assert [r.status for r in result.rows] == [rs.NOT_SENT] * 4
+    assert {r.reason for r in result.rows} == {"not sent: TitanX could not be reached"}
+    assert result.summary.stop_exit_code == ExitCode.NETWORK
+    first = result.batches[0]
+    assert first.outcome == "not sent" and "Could not connect to TitanX" in first.message

@@ -208,7 +208,7 @@ def summary(
         money.append(("Credits remaining", s.credits_remaining))
     details: list[tuple[str, Any]] = [
         ("Input file", s.input_file),
-        ("Sheet", s.sheet or ""),
+        *([("Sheet", s.sheet)] if s.sheet else []),  # a text file has none
         ("Rows read", s.rows_read),
         ("Rows sent", s.sent),
         ("Scoring type", s.scoring_type),

@@ -240,7 +240,7 @@ def _summary(
         started_at=started,
         ended_at=utcnow(),
         version=__version__,
-        sent=sum(1 for r in rows if r.batch is not None),
+        sent=counts[rs.ACCEPTED] + counts[rs.REJECTED] + counts[rs.UNCONFIRMED],
         accepted=counts[rs.ACCEPTED],
         rejected=counts[rs.REJECTED],
         skipped=counts[rs.SKIPPED],

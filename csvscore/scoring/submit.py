@@ -427,14 +427,16 @@ class _Sender:
             if exc.too_large and len(rows) > 1:
                 return self._split(b, exc.message)
             self._fail(b, f"TitanX refused the batch: {exc.message}", len(held), exc)
-        except (AuthError, CreditsError, NetworkError) as exc:
+        except (AuthError, CreditsError) as exc:
             self._fail(b, str(exc), len(held), exc)
             self._halt(exc)
-        except RateLimited as exc:
-            # Refused before processing (or never sent: the quota is spent for hours). Nothing
-            # was charged; the batch stays planned, its rows 'not sent' like the ones after it,
-            # and the next run sends them. Batch after batch would only spend more quota.
-            self.journal.replan(self.run_key, b.batch, jr.SENDING, "not sent: rate limited")
+        except (RateLimited, NetworkError) as exc:
+            # Never processed: refused by the rate limiter (or not sent at all: the quota is spent
+            # for hours), or the connection was never made (the client raises NetworkError only
+            # then; anything later is OutcomeUnknown). Nothing was charged and TitanX decided
+            # nothing: the batch stays planned, its rows 'not sent' like the ones after it, and
+            # the next run sends them. Batch after batch would only spend more quota.
+            self.journal.replan(self.run_key, b.batch, jr.SENDING, f"not sent: {exc}")
             self._halt(exc)
         except UnexpectedResponse as exc:
             # A wrong address (404, a redirect, a page that is not the API): nothing was
