@@ -542,6 +542,42 @@ def test_a_re_drop_whose_mapping_changed_offers_to_continue_with_the_earlier_one
     assert all(c.get("title") == "VP Sales" for c in last)  # sent as the first time
 
 
+
+def test_a_re_drop_after_a_mapping_changed_at_the_review_asks_before_showing_a_review(
+    tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
+) -> None:
+    """The seam of a re-drop and a remembered (or found) mapping: the first run changed a column
+    at its review and was half sent; the same file dropped again finds the mapping without that
+    change. Only the first run's mapping sends the rest without charging twice, so the question
+    comes first and no review of a mapping that cannot be sent is shown."""
+    sb = make_sandbox(faults=["400"])  # the first batch is refused: the file is half sent
+    env = dict(environ, TITANX_API_KEY=sb.api_key)
+    src = write_contacts(tmp_path / "c.csv", 20)
+    args = ["score", src.name, "--base-url", sb.url, "--batch-size", "10", "--workers", "1"]
+    child = spawn(args, env, tmp_path)
+    child.expect_exact(PROMPT)
+    child.sendline("6=-")  # Job Title: left unmapped in this run
+    child.expect_exact(PROMPT)
+    child.sendline("")
+    child.expect(SEND)
+    child.sendline("y")
+    child.expect_exact(REMEMBER)
+    child.sendline("n")
+    assert finish(child)[0] == ExitCode.FAILED
+    child = spawn(args, env, tmp_path)  # dropped again: Job Title is found as title now
+    child.expect_exact(CONTINUE)
+    folded = " ".join(child.before.split())
+    assert "This file was already sent on" in folded and "'Job Title'" in folded
+    assert PROMPT not in child.before and "Column" not in child.before  # no review first
+    child.sendline("")
+    child.expect(SEND)
+    child.sendline("y")
+    code, rest = finish(child)
+    assert code == ExitCode.OK, rest
+    assert REMEMBER not in rest  # the mapping sent was the earlier run's, not one to remember
+    last = sb.state.score_requests[-1].contacts or []
+    assert last and all("title" not in c for c in last)  # as the first time: not as title
+
 # -- issue 10: the key before the review, Ctrl-C while sending, an 80-column window -------------
 
 

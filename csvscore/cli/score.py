@@ -17,7 +17,8 @@ from csvscore.results import exit_code_for
 VALUES_CHECKED = 20
 
 if TYPE_CHECKING:  # the pipeline is imported lazily, so `csvscore --version` starts fast
-    from csvscore.pipeline import EarlierRunError, MappedFile, Prepared, ScoreOutcome, ScoreRequest
+    from csvscore.pipeline import MappedFile, Prepared, ScoreOutcome, ScoreRequest
+    from csvscore.scoring.earlier import EarlierRun
     from csvscore.scoring.plan import Plan
     from csvscore.scoring.submit import ScoreOptions
 
@@ -97,13 +98,25 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         for note in mapped.mapping.notes:
             say(env.stderr, note)
     changed = False
-    prepared = _all_sent(mapped, request, env) if interactive else None
-    if prepared is not None:
+    prepared = _sent_before(mapped, request, env) if interactive else None
+    review = interactive
+    if prepared is not None and prepared.plan.done_rows and not prepared.plan.to_send:
         # Everything was sent already: nothing to review or confirm, the scores are what the
         # person came back for (a different mapping now could not change what was sent).
         say(env.stdout, _all_sent_line(prepared))
-        interactive = False
-    if interactive:
+        interactive = review = False
+    elif prepared is not None and prepared.earlier is not None:
+        # Partly sent, with another mapping than the one found now (a remembered mapping that
+        # changed since, a column overridden at that run's review): only that run's mapping
+        # sends the rest without charging anyone twice, so ask first; a review of the mapping
+        # found now would be a review of what cannot be sent.
+        _continue_earlier(prepared.earlier, env)
+        asked = prepared.earlier.describe()
+        prepared.notes[:] = [n for n in prepared.notes if not n.startswith(asked)]  # just said
+        review = False
+    else:
+        prepared = None  # a first run, or the same mapping: reviewed, then prepared
+    if review:
         from csvscore.cli.render import describe_table
         from csvscore.cli.review import review_mapping
 
@@ -130,7 +143,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     except EarlierRunError as exc:
         if not interactive or exc.earlier.mapping is None:
             raise
-        _continue_earlier(exc, env)
+        _continue_earlier(exc.earlier, env)  # the mapping was changed at the review
         request.continue_earlier = True
         prepared = prepare(mapped, request, env=env.environ)
     for note in prepared.notes:
@@ -181,9 +194,9 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     return outcome
 
 
-def _all_sent(mapped: MappedFile, request: ScoreRequest, env: Env) -> Prepared | None:
-    """The file prepared as a re-drop would continue it, when an earlier run sent all of it
-    (nothing left to send), else None (the review and the questions follow as usual)."""
+def _sent_before(mapped: MappedFile, request: ScoreRequest, env: Env) -> Prepared | None:
+    """The file prepared as a re-drop would continue it (the earlier run's mapping, if it
+    differs), when an earlier run sent some of it; else None."""
     from dataclasses import replace
 
     from csvscore.pipeline import EarlierRunError, prepare, sent_before
@@ -193,11 +206,9 @@ def _all_sent(mapped: MappedFile, request: ScoreRequest, env: Env) -> Prepared |
     if not sent_before(mapped, request, env=env.environ):
         return None  # a first run: prepared once, after the review
     try:
-        prepared = prepare(mapped, replace(request, continue_earlier=True), env=env.environ)
+        return prepare(mapped, replace(request, continue_earlier=True), env=env.environ)
     except EarlierRunError:
-        return None
-    plan = prepared.plan
-    return prepared if plan.done_rows and not plan.to_send else None
+        return None  # no mapping kept for that run: the review, then the error, as before
 
 
 def _all_sent_line(prepared: Prepared) -> str:
@@ -209,16 +220,15 @@ def _all_sent_line(prepared: Prepared) -> str:
     )
 
 
-def _continue_earlier(exc: EarlierRunError, env: Env) -> None:
+def _continue_earlier(earlier: EarlierRun, env: Env) -> None:
     """Offer to continue the earlier run with its own mapping; "n" stops with nothing sent."""
     from csvscore.cli.review import ReviewCancelled, confirm
     from csvscore.cli.wrap import say
 
-    earlier = exc.earlier
     say(env.stdout, f"\n{earlier.describe()}.")
     say(
         env.stdout,
-        "Sending it with the new mapping would charge the rows already sent a second time.",
+        "Sending it with another mapping would charge the rows already sent a second time.",
     )
     if not confirm(
         "Continue with the mapping used last time?",

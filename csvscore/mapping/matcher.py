@@ -83,7 +83,8 @@ def map_columns(
     types = overrides.phone_types(headers) if overrides else {}
     cols = _make_columns(headers, samples)
     notes: list[str] = []
-    prof = _choose_profile(cols, profile or (overrides.profile if overrides else None), notes)
+    from_file = overrides.profile if overrides and not profile else None
+    prof = _choose_profile(cols, profile or from_file, notes, "mapping file" if from_file else "")
 
     for col in cols:
         if col.index in pins:
@@ -155,10 +156,13 @@ def _make_columns(headers: list[str], samples: list[list[str]]) -> list[Column]:
     return cols
 
 
-def _choose_profile(cols: list[Column], forced: str | None, notes: list[str]) -> Profile | None:
+def _choose_profile(
+    cols: list[Column], forced: str | None, notes: list[str], named_by: str = ""
+) -> Profile | None:
     if forced:
         prof = get_profile(forced)
-        notes.append(f"Using the {prof.title} profile (given).")
+        how = f"named in the {named_by}" if named_by else "asked for"
+        notes.append(f"Using the {prof.title} profile ({how}).")
         return prof
     keys = {c.key for c in cols}
     best: tuple[int, float, str] | None = None
