@@ -542,7 +542,6 @@ def test_a_re_drop_whose_mapping_changed_offers_to_continue_with_the_earlier_one
     assert all(c.get("title") == "VP Sales" for c in last)  # sent as the first time
 
 
-
 def test_a_re_drop_after_a_mapping_changed_at_the_review_asks_before_showing_a_review(
     tmp_path: Path, environ: dict[str, str], make_sandbox: MakeSandbox
 ) -> None:
@@ -577,6 +576,7 @@ def test_a_re_drop_after_a_mapping_changed_at_the_review_asks_before_showing_a_r
     assert REMEMBER not in rest  # the mapping sent was the earlier run's, not one to remember
     last = sb.state.score_requests[-1].contacts or []
     assert last and all("title" not in c for c in last)  # as the first time: not as title
+
 
 # -- issue 10: the key before the review, Ctrl-C while sending, an 80-column window -------------
 
