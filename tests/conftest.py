@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,19 @@ from typing import Any
 import pytest
 
 from csvscore.sandbox.server import Sandbox, SandboxConfig
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Ctrl-C back to the test run, and so to the csvscore processes the tests start.
+
+    A shell without job control starts a background command (``pytest ... &`` in a script, some
+    CI runners) with SIGINT ignored, and an ignored signal stays ignored across ``exec``: every
+    child would then shrug off the Ctrl-C that the signal and terminal tests send, and those
+    tests fail for a reason that is not csvscore's (seen: 4 failures in a backgrounded run).
+    A handler set here is reset to the default in each child, as a terminal would start it.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class FakeClock:
