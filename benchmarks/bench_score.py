@@ -45,6 +45,8 @@ from benchmarks.measure import ROOT, ChildFailed, Measurement, env_info, measure
 
 OUT = Path(__file__).resolve().parent / "out"
 SANDBOX_KEY = "sandbox-key"
+# csvscore.output.report.RESULT_COLUMNS, copied so that the floor's process imports nothing of
+# csvscore; main() checks that the two agree.
 RESULT_COLUMNS = [
     "Source Row",
     "TitanX Status",
@@ -576,6 +578,9 @@ def main(argv: list[str] | None = None) -> list[str]:
     parts = args.only or ["e2e", "throughput", "sweep"]
     print(f"# Scoring benchmark ({env_info()})", flush=True)
     failures: list[str] = []
+    from csvscore.output.report import RESULT_COLUMNS as written
+
+    _check(failures, "floor", tuple(RESULT_COLUMNS) == written, f"columns {written} changed")
     runs = {
         "e2e": lambda: end_to_end(sizes.e2e_rows, failures),
         "throughput": lambda: throughput(sizes, failures),

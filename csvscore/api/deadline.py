@@ -68,6 +68,13 @@ def _current_deadline() -> Deadline | None:
     return getattr(_current, "deadline", None)
 
 
+def _note_connected(conn: Any) -> None:
+    """Tell this thread's deadline (if any) which connection to shut when it expires."""
+    deadline = _current_deadline()
+    if deadline is not None:
+        deadline.connected(conn)
+
+
 def _shut(conn: Any) -> None:
     """Shut the connection's socket down; a read blocked on it returns at once."""
     sock = getattr(conn, "sock", None)
@@ -86,17 +93,13 @@ def _shut(conn: Any) -> None:
 class _Connection(HTTPConnection):
     def connect(self) -> None:
         super().connect()
-        deadline = _current_deadline()
-        if deadline is not None:
-            deadline.connected(self)
+        _note_connected(self)
 
 
 class _TLSConnection(HTTPSConnection):
     def connect(self) -> None:
         super().connect()
-        deadline = _current_deadline()
-        if deadline is not None:
-            deadline.connected(self)
+        _note_connected(self)
 
 
 class _Pool(HTTPConnectionPool):
