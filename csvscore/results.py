@@ -85,6 +85,7 @@ class RunSummary:
     version: str
     dry_run: bool = False
     sent: int = 0  # rows TitanX processed or may have: accepted + rejected + unconfirmed
+    sent_before: int = 0  # of those, the rows that earlier runs of this file sent
     accepted: int = 0
     rejected: int = 0
     skipped: int = 0

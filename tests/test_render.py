@@ -186,6 +186,19 @@ def test_after_ctrl_c_the_summary_says_what_was_sent_and_how_to_send_the_rest() 
     assert "Not sent (943)" not in text  # the first line already said what to do
 
 
+def test_a_re_drop_headline_never_reads_as_a_second_charge() -> None:
+    done = dict(accepted=40, credits_charged_total=Decimal("5.2"))
+    finished = summary_lines(_summary(**done, sent_before=25), PLAIN).splitlines()[0]
+    assert finished == "Done. 40 contacts sent (5.2 credits), 15 of them in this run."
+    nothing = summary_lines(_summary(**done, sent_before=40), PLAIN).splitlines()[0]
+    assert nothing == "Done. Nothing new to send: 40 contacts sent before (5.2 credits)."
+    stopped = _summary(**done, sent_before=40, not_sent=10, interrupted=True)
+    assert summary_lines(stopped, PLAIN).splitlines()[0] == (
+        "Stopped. 40 contacts sent before (5.2 credits), none in this run; 10 not sent yet. "
+        "Drop the same file again to send the rest."
+    )
+
+
 def test_a_network_stop_says_why_and_what_to_do_next() -> None:
     s = _summary(
         failed=100, not_sent=2143, stop_exit_code=int(ExitCode.NETWORK),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -143,7 +144,18 @@ def test_ctrl_c_mid_run_writes_the_workbook_exits_130_and_the_rerun_finishes(
     assert set(stopped) == {"not sent: the run was stopped"}
 
     final = _start(sb, src, out, env)
-    _, err = final.communicate(timeout=120)
+    said, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()
     assert [r["TitanX Status"] for r in sheet_rows(out, "Results")] == ["accepted"] * 400
+    assert set(sb.state.contact_id_counts().values()) == {1}
+    # The headline tells the re-drop's share apart from what the first run sent...
+    headline = re.search(
+        r"Done\. 400 contacts sent \([\d.]+ credits\), (\d+) of them in this run", said.decode()
+    )
+    assert headline and int(headline[1]) == status["not sent"], said.decode()
+    # ...and a drop with nothing left to send does not read as a charge.
+    again = _start(sb, src, out, env)
+    said, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err.decode()
+    assert "Done. Nothing new to send: 400 contacts sent before" in said.decode()
     assert set(sb.state.contact_id_counts().values()) == {1}

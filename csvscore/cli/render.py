@@ -340,6 +340,11 @@ def summary_lines(
     if s.credits_unknown:  # never shown as 0: a batch whose charge TitanX did not report
         credits = "at least " + credits if s.credits_charged_total else "charge not known yet"
     did = f"{_plural(sent, 'contact')} sent ({credits})"
+    # A re-drop must not read as a second charge: say what this run added, or that it added none.
+    if s.sent_before == sent and sent:
+        did = f"{_plural(sent, 'contact')} sent before ({credits}), none in this run"
+    elif s.sent_before:
+        did += f", {sent - s.sent_before} of them in this run"
     if s.interrupted:
         lines.append(
             (
@@ -360,6 +365,13 @@ def summary_lines(
     elif s.unconfirmed:
         lines.append(
             (f"Finished. {did}; {s.unconfirmed} of them got no answer (see below).", style.bold)
+        )
+    elif sent and s.sent_before == sent:
+        lines.append(
+            (
+                f"Done. Nothing new to send: {_plural(sent, 'contact')} sent before ({credits}).",
+                style.bold,
+            )
         )
     elif sent:
         lines.append((f"Done. {did}.", style.bold))

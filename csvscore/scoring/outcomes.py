@@ -213,6 +213,9 @@ def _batch_result(b: BatchRecord, session: str) -> rs.BatchResult:
     )
 
 
+_SENT = (rs.ACCEPTED, rs.REJECTED, rs.UNCONFIRMED)  # TitanX processed them, or may have
+
+
 def _summary(
     table: Table,
     fingerprint: str,
@@ -224,6 +227,8 @@ def _summary(
     counts: dict[str, int] = {s: 0 for s in rs.STATUSES}
     for r in rows:
         counts[r.status] += 1
+    earlier = {b.batch for b in batches if not b.this_run}
+    sent_before = sum(1 for r in rows if r.status in _SENT and r.batch in earlier)
     known = [b for b in batches if b.credits_charged is not None]
     total = sum((b.credits_charged or Decimal(0) for b in known), Decimal(0))
     this_run = sum((b.credits_charged or Decimal(0) for b in known if b.this_run), Decimal(0))
@@ -240,7 +245,8 @@ def _summary(
         started_at=started,
         ended_at=utcnow(),
         version=__version__,
-        sent=counts[rs.ACCEPTED] + counts[rs.REJECTED] + counts[rs.UNCONFIRMED],
+        sent=sum(counts[status] for status in _SENT),
+        sent_before=sent_before,
         accepted=counts[rs.ACCEPTED],
         rejected=counts[rs.REJECTED],
         skipped=counts[rs.SKIPPED],
