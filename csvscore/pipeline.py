@@ -57,7 +57,7 @@ from csvscore.scoring import journal as jr
 from csvscore.scoring import ledger as lg
 from csvscore.scoring import lock
 from csvscore.scoring.earlier import EarlierRun, find_earlier
-from csvscore.scoring.journal import Journal, JournalView, peek
+from csvscore.scoring.journal import BatchRecord, Journal, JournalView, peek
 from csvscore.scoring.outcomes import run_result, utcnow
 from csvscore.scoring.plan import Plan, make_plan
 from csvscore.scoring.submit import (
@@ -199,6 +199,9 @@ class Prepared:
     mapping: Mapping  # what is sent: the file's mapping, or the earlier run's when continuing
     scoring_type: str
     earlier: EarlierRun | None = None  # the earlier run being continued, if any
+    # Batches earlier runs of this file sent, which a run now does not send again (what a dry
+    # run shows for their rows).
+    settled: list[BatchRecord] = field(default_factory=list)
 
 
 class EarlierRunError(UsageError):
@@ -334,15 +337,18 @@ def prepare(
     if not request.rescore:
         _hold_back(rows, fingerprint, view, request, env, notes)
     # Decided before sending: what a workbook shows of an export wider than Excel allows.
-    out = output_target(request.output or default_output_path(table.path, request.fmt), request.fmt)
+    dry_run = request.options.dry_run
+    out = request.output or default_output_path(table.path, request.fmt, dry_run=dry_run)
+    out = output_target(out, request.fmt)
     notes.extend(width_notes(table, request.fmt, out))
     cost = request.options.cost_per_phone
     if cost is None:
         cost = estimate_cost_per_phone(request, env, scoring_type)
     run_key = run_key_for(fingerprint, mapping_fingerprint(mapping), scoring_type)
-    done = _settled_rows(view, run_key, request.options.retry_unconfirmed)
+    settled = _settled_batches(view, run_key, request.options.retry_unconfirmed)
+    done = {"rows": {i for b in settled for i in b.row_indexes}, "batches": len(settled)}
     plan = make_plan(rows, request.options.batch_size, cost, done=done)
-    return Prepared(fingerprint, rows, notes, plan, mapping, scoring_type, earlier)
+    return Prepared(fingerprint, rows, notes, plan, mapping, scoring_type, earlier, settled)
 
 
 def sent_before(
@@ -361,15 +367,13 @@ def _fresh_mapping(mapped: MappedFile) -> Mapping:
     return map_columns(table.headers, samples, profile=mapped.mapping.profile)
 
 
-def _settled_rows(view: JournalView | None, run_key: str, retry_unconfirmed: bool) -> dict:
-    """Rows an earlier run already sent (and batches it settled), so the plan counts the rest."""
+def _settled_batches(
+    view: JournalView | None, run_key: str, retry_unconfirmed: bool
+) -> list[BatchRecord]:
+    """Batches an earlier run already sent, so the plan counts the rest."""
     again = {jr.PLANNED, jr.FAILED, jr.SPLIT} | ({jr.UNKNOWN} if retry_unconfirmed else set())
     batches = view.batches.get(run_key, []) if view else []
-    done = [b for b in batches if b.state not in again]
-    return {
-        "rows": {i for b in done for i in b.row_indexes},
-        "batches": len(done),
-    }
+    return [b for b in batches if b.state not in again]
 
 
 def _hold_back(
@@ -448,7 +452,7 @@ def score_prepared(
         scoring_type=prepared.scoring_type,
     )
     notes: list[str] = []
-    out = request.output or default_output_path(table.path, request.fmt)
+    out = request.output or default_output_path(table.path, request.fmt, dry_run=options.dry_run)
     if write:
         out = _writable_destination(out, request, table, env, notes)
         for note in notes:
@@ -465,6 +469,7 @@ def score_prepared(
             options=options,
             hooks=hooks,
             rescore=request.rescore,
+            settled=prepared.settled,
         )
         # Table and mapping notes have their own rows in the Summary.
         result.summary.notes.extend([*prepared.notes, *notes])

@@ -223,6 +223,33 @@ def test_a_re_drop_with_a_different_mapping_continues_the_earlier_run(
 # -- 7. nothing is sent before the result can be written -------------------------------------
 
 
+def test_a_dry_run_after_a_real_run_keeps_its_result_and_estimates_only_what_is_left(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """A dry run used to overwrite the paid-for result with a preview of 'ready' rows, and
+    estimate the whole file again although a run would send none of it."""
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 5)
+    first = score(sb, src, environ)
+    assert first.code == ExitCode.OK, first.err
+    result = tmp_path / "c.scored.xlsx"
+    paid_for = result.read_bytes()
+
+    dry = score(sb, src, environ, "--dry-run")
+    assert dry.code == ExitCode.OK, dry.err
+    assert result.read_bytes() == paid_for  # the real result is untouched
+    preview = tmp_path / "c.dry-run.xlsx"
+    assert f"Result: {preview}" in dry.out
+    assert "Ready to send 0, skipped 0, duplicates 0, sent before 5 (of 5 rows)." in dry.out
+    assert "estimated credits 0." in dry.out
+    # The preview shows the rows as the real run left them, with their job.
+    rows = sheet_rows(preview, "Results")
+    assert {r["TitanX Status"] for r in rows} == {"accepted"}
+    jobs = [r["TitanX Job ID"] for r in sheet_rows(result, "Results")]
+    assert [r["TitanX Job ID"] for r in rows] == jobs and all(jobs)
+    assert len(sb.state.score_requests) == 1
+
+
 def test_an_output_folder_that_does_not_exist_is_found_before_anything_is_sent(
     make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
 ) -> None:

@@ -324,10 +324,11 @@ def summary_lines(
     lines: list[tuple[str, Callable[[str], str] | None]] = []
     if s.dry_run:
         lines.append(("Dry run: nothing was sent.", style.bold))
+        before = f", sent before {s.sent_before}" if s.sent_before else ""
         lines.append(
             (
-                f"  Ready to send {s.ready}, skipped {s.skipped}, duplicates {s.duplicates} "
-                f"(of {s.rows_read} rows).",
+                f"  Ready to send {s.ready}, skipped {s.skipped}, duplicates {s.duplicates}"
+                f"{before} (of {s.rows_read} rows).",
                 None,
             )
         )

@@ -7,6 +7,7 @@ current process, so a resumed run reports the same rows the same way as an unint
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -113,15 +114,26 @@ def dry_run_result(
     started: str,
     prepared: list[PreparedRow],
     cost_per_phone: Decimal | None,
+    settled: Sequence[BatchRecord] = (),
 ) -> rs.RunResult:
-    """What a run would do: ``ready`` rows, local skips and duplicates, and a credit estimate."""
+    """What a run would do: ``ready`` rows, local skips and duplicates, and a credit estimate.
+
+    ``settled``: batches earlier runs of the file sent, which a run now would not send again.
+    Their rows keep the status those runs gave them, and are left out of the estimate.
+    """
+    by_row = {i: b for b in settled for i in b.row_indexes}
     rows = [
-        rs.RowResult(p.index, p.source_row, p.status or rs.READY, p.reason, key=p.key)
+        _row_result(p, by_row[p.index], "", {})
+        if p.index in by_row
+        else rs.RowResult(p.index, p.source_row, p.status or rs.READY, p.reason, key=p.key)
         for p in prepared
     ]
-    summary = _summary(table, fingerprint, scoring_type, started, rows, [])
+    batches = [_batch_result(b, "") for b in settled]
+    summary = _summary(table, fingerprint, scoring_type, started, rows, batches)
     summary.dry_run = True
-    summary.estimated_phones = sum(p.phone_count for p in prepared if p.status is None)
+    summary.estimated_phones = sum(
+        p.phone_count for p in prepared if p.status is None and p.index not in by_row
+    )
     if cost_per_phone is not None:
         summary.estimated_credits = cost_per_phone * summary.estimated_phones
     return rs.RunResult(rows=rows, batches=[], summary=summary)

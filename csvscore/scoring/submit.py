@@ -169,8 +169,12 @@ def submit(
     options: ScoreOptions,
     hooks: Hooks | None = None,
     rescore: bool = False,
+    settled: Sequence[BatchRecord] = (),
 ) -> rs.RunResult:
     """Score ``prepared`` rows (or plan them, with ``options.dry_run``) and return every row's fate.
+
+    ``settled`` (dry runs): the batches earlier runs of the file sent; a dry run shows their
+    rows as those runs left them and estimates only the rest.
 
     Returns normally also when the run stopped early (credits, auth, Ctrl-C): the summary's
     ``stop_reason`` says why and unsent rows are ``not sent``. Raises only for misuse
@@ -182,7 +186,13 @@ def submit(
     started = utcnow()
     if options.dry_run:
         return dry_run_result(
-            table, fingerprint, options.scoring_type, started, prepared, options.cost_per_phone
+            table,
+            fingerprint,
+            options.scoring_type,
+            started,
+            prepared,
+            options.cost_per_phone,
+            settled,
         )
     if client is None or journal is None:
         raise UsageError("a client and a journal are needed to send")
