@@ -23,9 +23,10 @@ from csvscore.mapping.model import Mapping as ColumnMap
 from csvscore.output.score_columns import NO_RECEIVER_HINT, SANDBOX_HINT
 from csvscore.read.table import Table
 from csvscore.results import RunResult
-from csvscore.scores.match import DEFAULT_GRACE, RunRow, ScoreRecord
+from csvscore.scores.match import DEFAULT_GRACE, PENDING, RunRow, ScoreRecord
 from csvscore.scores.priority import Priorities
 from csvscore.scores.run import RunScores, phone_labels
+from csvscore.scoring import journal as jr
 from csvscore.scoring.collect import Waiting, collect, run_rows
 from csvscore.scoring.journal import Journal
 
@@ -107,6 +108,42 @@ def sandbox_loop(sandbox: Sandbox, priorities: Priorities, stack: ExitStack) -> 
     source = reader(loop.url, loop.token, priorities, stack, idle=worker.wait_idle)
     source.receiver = SANDBOX_RECEIVER
     return source
+
+
+def replay_earlier(
+    sandbox: Sandbox, journal: Journal, run_key: str, rows: Sequence[PreparedRow]
+) -> int:
+    """Hand the started sandbox the jobs earlier sandbox runs of this file created; return how
+    many contacts it was given to score.
+
+    The sandbox keeps nothing between runs, so the scores of contacts an earlier sandbox took
+    (and that never reached the journal) could not come in any later run: "10 pending" for ever,
+    on a re-drop or on the README's first command followed by ``--wait-scores``. TitanX keeps
+    its jobs; for the sandbox csvscore hands them back, the same contacts under the same job ids
+    (rebuilt as they were sent), and the sandbox scores and delivers them like new ones. Only
+    accepted rows still waiting for a score are handed back; nothing is sent or charged.
+    """
+    by_index = {p.index: p for p in rows}
+    kept = journal.scores(run_key)
+    given = 0
+    for b in journal.batches(run_key):
+        response = b.response or {}
+        if b.state not in (jr.ANSWERED, jr.RECONCILED) or not b.job_id:
+            continue
+        if b.state == jr.RECONCILED and response.get("total") != response.get("accepted"):
+            continue  # which rows TitanX took is not known: nothing to hand back
+        rejected = set(response.get("rejected", {}))
+        waiting = [
+            by_index[i]
+            for i in b.row_indexes
+            if str(i) not in rejected
+            and i in by_index
+            and (i not in kept or kept[i].state == PENDING)
+        ]
+        if waiting:
+            sandbox.state.webhooks.job_created(b.job_id, [p.contact for p in waiting])
+            given += len(waiting)
+    return given
 
 
 def phone_columns(table: Table, mapping: ColumnMap) -> dict[str, int]:

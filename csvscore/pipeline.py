@@ -515,6 +515,8 @@ def score_prepared(
                 source,
                 sandbox=request.sandbox,
             )
+            if request.sandbox and source is not None:
+                fetching.replay_earlier(sb, journal, run_key, prepared.rows)
 
         def scores_of(result: RunResult) -> RunScores:
             assert source is not None

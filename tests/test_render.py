@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from csvscore.cli.progress import ProgressLine, Tally, figures
-from csvscore.cli.render import Style, mapping_table, style_for, summary_lines
+from csvscore.cli.render import Style, mapping_table, score_lines, style_for, summary_lines
 from csvscore.cli.wrap import cell_len, clip, fit, pad, wrap
 from csvscore.errors import ExitCode
 from csvscore.mapping.model import ColumnMapping, Mapping
@@ -313,3 +313,29 @@ def test_a_bar_that_never_moved_is_cleared_so_the_error_after_it_stands_alone() 
     raw = out.getvalue()
     assert "0/10 rows" in _frames(raw)  # it was shown...
     assert raw.rstrip("\n").endswith(("\x1b[2K", "\x1b[?25h"))  # ...and erased at the end
+
+
+# -- score lines -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sandbox", [False, True])
+def test_scores_still_to_come_name_the_step_that_can_bring_them(sandbox: bool) -> None:
+    from csvscore.fetching import SANDBOX_RECEIVER
+    from csvscore.pipeline import ScoreOutcome
+    from csvscore.results import ACCEPTED, RowResult, RunResult
+    from csvscore.scores.priority import load_priorities
+    from csvscore.scores.run import RunScores
+
+    rows = [RowResult(i, i + 2, ACCEPTED, "", "job-1", 1, f"k{i}") for i in range(3)]
+    receiver = SANDBOX_RECEIVER if sandbox else "https://scores.example.com"
+    scores = RunScores({}, {}, load_priorities(), receiver=receiver)
+    outcome = ScoreOutcome(RunResult(rows, [], _summary()), [], None, scores=scores)
+    lines = score_lines(outcome, "export.csv")
+    assert lines[0] == "Scores: 3 pending."
+    if sandbox:  # `csvscore results` reads the team's receiver, which never saw these
+        assert lines[1] == (
+            "  3 still to come from the sandbox: run the same command again with --wait-scores "
+            "to add them."
+        )
+    else:
+        assert "drop the same file again later (or run `csvscore results export.csv`)" in lines[1]

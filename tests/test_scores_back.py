@@ -300,6 +300,30 @@ def test_wait_scores_with_the_sandbox_brings_every_score_back_in_the_same_run(
     assert sum(summary[k][0] for k in lead_rows) == 10
 
 
+def test_wait_scores_after_an_earlier_sandbox_run_brings_that_runs_scores_back(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The README's first command, then the loop: the first sandbox (and its jobs) is gone,
+    yet the second run, which sends nothing, gets every score of what the first one sent."""
+    src = write_contacts(tmp_path / "export.csv", 8, EXTRA)
+    first = run_cli(["score", src, "--sandbox", "--yes"], env)
+    assert first.code == ExitCode.OK, first.err
+    out = tmp_path / "export.scored.xlsx"
+    accepted = [r["Source Row"] for r in _rows(out) if r["TitanX Status"] == "accepted"]
+    assert "--wait-scores 60" in _summary_text(out)  # how to see the sandbox's scores
+
+    again = run_cli(["score", src, "--sandbox", "--yes", "--wait-scores", "60"], env)
+    assert again.code == ExitCode.OK, again.err
+    assert "Nothing new to send" in again.out
+    assert f"Scores: {len(accepted)} scored," in again.out
+    rows = _rows(out)
+    assert [r["Source Row"] for r in rows if r["Score State"] == SCORED] == accepted
+    for r in rows:
+        if r["Score State"] == SCORED:
+            want = _expected(r["Phone Number"], r["Mobile Phone"] or "")
+            assert {k: r[k] for k in want} == want, r["Source Row"]
+
+
 def test_wait_scores_with_the_sandbox_needs_the_receiver_extra_and_says_so(
     env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -316,7 +340,9 @@ def test_wait_scores_with_the_sandbox_needs_the_receiver_extra_and_says_so(
         for name in set(sys.modules) - set(before):
             del sys.modules[name]
     assert run.code == ExitCode.RECEIVER
-    assert run.err.count("\n") == 1 and "pip install 'csvscore[receiver]'" in run.err
+    # The pip of this very Python: a bare `pip` may install into another environment.
+    assert run.err.count("\n") == 1
+    assert f"{sys.executable} -m pip install 'csvscore[receiver]'" in run.err
     assert "Nothing was sent" in run.err and not (tmp_path / "export.scored.xlsx").exists()
 
 
@@ -577,3 +603,10 @@ def test_a_receiver_that_refuses_the_token_never_stops_a_run_and_the_token_is_ne
         xml = b"".join(z.read(n) for n in z.namelist())
     assert wrong.encode() not in xml
     assert wrong not in run.out + run.err + got.out + got.err
+
+
+def _summary_text(out: Path) -> str:
+    wb = load_workbook(out, read_only=True)
+    text = " ".join(str(c) for r in wb["Summary"].iter_rows(values_only=True) for c in r if c)
+    wb.close()
+    return text

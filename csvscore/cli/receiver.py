@@ -12,6 +12,7 @@ import argparse
 import functools
 import getpass
 import json
+import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from csvscore.receiver.ingest import Receiver
     from csvscore.receiver.store import Store
 
-EXTRA_HINT = "the receiver needs its extra: pip install 'csvscore[receiver]'"
+# The pip of the Python running csvscore, not whichever `pip` comes first on the PATH.
+EXTRA_HINT = f"the receiver needs its extra: {sys.executable} -m pip install 'csvscore[receiver]'"
 
 
 def _needs_extra(exc: ImportError) -> ConfigError:

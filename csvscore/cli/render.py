@@ -428,6 +428,7 @@ def _join(lines: list[tuple[str, Callable[[str], str] | None]], width: int | Non
 
 def score_lines(outcome: ScoreOutcome, name: str) -> list[str]:
     """What the scores came to, in two short lines (nothing when the result has no scores)."""
+    from csvscore.fetching import SANDBOX_RECEIVER
     from csvscore.output.score_columns import SCORE_LABELS
     from csvscore.output.style import SCORE_STATE_ORDER
     from csvscore.scores.match import PENDING, SCORED
@@ -438,7 +439,13 @@ def score_lines(outcome: ScoreOutcome, name: str) -> list[str]:
     counts = scores.states(outcome.result.rows)
     shown = [f"{counts[s]} {SCORE_LABELS[s].lower()}" for s in SCORE_STATE_ORDER if counts[s]]
     lines = [f"Scores: {', '.join(shown)}." if shown else "Scores: none yet."]
-    if counts[PENDING]:
+    if counts[PENDING] and scores.receiver == SANDBOX_RECEIVER:
+        # `csvscore results` reads the team's receiver, which never saw the sandbox's scores.
+        lines.append(
+            f"  {counts[PENDING]} still to come from the sandbox: run the same command again "
+            "with --wait-scores to add them."
+        )
+    elif counts[PENDING]:
         lines.append(
             f"  {counts[PENDING]} still to come from TitanX: drop the same file again later (or "
             f"run `csvscore results {name}`) to add them."

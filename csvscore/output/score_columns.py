@@ -66,7 +66,7 @@ NO_RECEIVER_HINT = (
     "csvscore's README (your IT contact sets it up once)."
 )
 SANDBOX_HINT = (
-    "The sandbox scores too: run it with --wait-scores 60 to see its scores in this file "
+    "To see the sandbox's scores in this file, run the same command with --wait-scores 60 "
     '(README, "Getting scores back").'
 )
 

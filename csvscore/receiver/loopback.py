@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Any
 from csvscore.api.receiver import ReceiverError
 from csvscore.receiver.secretfile import SecretFile
 
-EXTRA = "pip install 'csvscore[receiver]'"
+# The pip of the Python running csvscore: a bare `pip` may belong to another environment than
+# the virtualenv csvscore was installed in (and then installs the extra where it is not seen).
+EXTRA = f"{sys.executable} -m pip install 'csvscore[receiver]'"
 _TOKEN_NAME = "this-run"
 
 
