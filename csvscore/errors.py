@@ -42,9 +42,9 @@ class ExitCode(IntEnum):
 
     OK = 0  # every row has a final status
     ERROR = 1  # unexpected internal error (a bug): shown with --debug
-    BAD_INPUT = 2  # unreadable file, bad mapping file, bad option, nothing to map
+    BAD_INPUT = 2  # unreadable file, bad mapping file, bad option, nothing to map, no place to save
     AUTH = 3  # API key missing or refused
-    CREDITS = 4  # ran out of credits; remaining rows marked failed
+    CREDITS = 4  # ran out of credits; the rows left are `not sent`
     UNCONFIRMED = 5  # some rows' outcome is unknown: drop the same file again later
     FAILED = 6  # some batches failed (server refused them); see the Rejected sheet
     NETWORK = 7  # the API could not be reached at all
@@ -63,7 +63,8 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "every row has a final status (accepted, rejected, skipped or duplicate)",
     ExitCode.ERROR: "unexpected internal error (a bug; `--debug` shows the traceback)",
     ExitCode.BAD_INPUT: "bad input: unreadable file, bad mapping file, bad option, no column for "
-    "a required field",
+    "a required field, or a result that cannot be saved where asked (found before sending; "
+    "nothing was sent)",
     ExitCode.AUTH: "the API key is missing or was refused",
     ExitCode.CREDITS: "credits ran out; the rows not sent yet are `not sent`",
     ExitCode.UNCONFIRMED: "some rows are `unconfirmed` (outcome unknown; drop the same file again "

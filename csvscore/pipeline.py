@@ -132,7 +132,7 @@ def map_table(
         used = remembered.find(signature, env=env)
         if used is not None:
             try:
-                overrides = load_overrides(used)
+                overrides = replace(load_overrides(used), remembered=True)
             except MappingError as exc:
                 raise MappingError(
                     f"the remembered mapping {used} is unusable ({exc}); "

@@ -237,3 +237,22 @@ def test_forget_exact_signature_wins_over_longer_ones(env: dict[str, str]) -> No
     remembered.remember("abcd", MAPPING_YAML, source_file="y.csv", env=env)
     remembered.forget("abc", env=env)
     assert remaining(env) == {"abcd"}
+
+
+def test_the_profile_note_says_whether_a_mapping_file_or_a_remembered_mapping_named_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    import csvscore
+    from csvscore.mapping.overrides import dump_mapping_yaml
+
+    src = Path(__file__).resolve().parent.parent / "fixtures" / "exports" / "hubspot.csv"
+    mapped = csvscore.map_file(src, env=env)
+    text = dump_mapping_yaml(mapped.mapping)
+    assert "profile: hubspot" in text
+    file = tmp_path / "mine.yaml"
+    file.write_text(text, encoding="utf-8")
+    named = csvscore.map_file(src, options=csvscore.MapOptions(mapping_file=file), env=env)
+    assert "Using the HubSpot profile (named in the mapping file)." in named.mapping.notes
+    remembered.remember(mapped.signature, text, source_file=src.name, env=env)
+    again = csvscore.map_file(src, env=env)
+    assert "Using the HubSpot profile (named in the remembered mapping)." in again.mapping.notes

@@ -84,7 +84,10 @@ def map_columns(
     cols = _make_columns(headers, samples)
     notes: list[str] = []
     from_file = overrides.profile if overrides and not profile else None
-    prof = _choose_profile(cols, profile or from_file, notes, "mapping file" if from_file else "")
+    named_by = ""
+    if from_file:
+        named_by = "remembered mapping" if overrides and overrides.remembered else "mapping file"
+    prof = _choose_profile(cols, profile or from_file, notes, named_by)
 
     for col in cols:
         if col.index in pins:

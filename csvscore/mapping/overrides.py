@@ -24,7 +24,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ class Overrides:
     profile: str | None = None  # the file's `profile:`, used when no profile is given
     signature: str | None = None  # the file's `signature:` (header_signature of its export)
     source: str = "mapping file"  # named in error messages and reasons
+    remembered: bool = False  # a mapping csvscore remembered for these headers (not a file named)
 
     def with_pin(
         self, field_name: str | None, *, column: int | None = None, header: str | None = None
@@ -73,7 +74,7 @@ class Overrides:
         """A copy with one more pin (later pins on the same column replace earlier ones)."""
         _check_field(field_name, self.source)
         entry = OverrideEntry(field_name, column, header)
-        return Overrides([*self.entries, entry], self.profile, self.signature, self.source)
+        return replace(self, entries=[*self.entries, entry])
 
     def resolve(self, headers: list[str]) -> dict[int, str | None]:
         """Pins by 0-based column index for a file with these headers.
