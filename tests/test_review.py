@@ -221,6 +221,20 @@ def test_fields_help_has_one_line_per_field_plus_full_name_and_dash() -> None:
     assert [line.split()[0] for line in lines[-2:]] == ["fullName", "-"]
 
 
+@pytest.mark.parametrize("width", [30, 50, 80, 120])
+def test_fields_help_wraps_at_words_within_the_window(width: int) -> None:
+    """At 80 columns the terminal used to cut 'HubSpot Recor|d ID' back in the first column."""
+    wrapped = fields_help(width).splitlines()
+    assert max(len(line) for line in wrapped) < width
+    assert " ".join(wrapped).split() == " ".join(fields_help().splitlines()).split()
+    # Continuation lines never start in the names' column.
+    names = {line.split()[0] for line in fields_help().splitlines()}
+    assert [line.split()[0] for line in wrapped if not line.startswith(" ")] == [
+        line.split()[0] for line in fields_help().splitlines()
+    ]
+    assert len(names) == len(ALL_FIELDS) + 2
+
+
 @pytest.mark.parametrize("typed", ["q\n", "Q\n", "quit\n"])
 def test_q_cancels_with_exit_code_8(typed: str) -> None:
     with pytest.raises(ReviewCancelled) as info:

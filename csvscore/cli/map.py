@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 def cmd_fields(args: argparse.Namespace, env: Env) -> int:
     from csvscore.cli.render import fields_list
+    from csvscore.cli.wrap import terminal_width
 
-    print(fields_list(), file=env.stdout)
+    print(fields_list(terminal_width(env.stdout)), file=env.stdout)
     return ExitCode.OK
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from csvscore import results as rs
 from csvscore.cli.progress import ProgressLine
-from csvscore.cli.wrap import cell_len, fit, pad
+from csvscore.cli.wrap import cell_len, fit, pad, wrap
 from csvscore.fields import ALL_FIELDS, FULL_NAME
 from csvscore.mapping.model import ColumnMapping, Mapping
 from csvscore.read.table import Table
@@ -295,9 +295,29 @@ def _fit(text: str, width: int | None) -> list[str]:
     return fit(text, width).split("\n")
 
 
-def fields_list() -> str:
-    width = max(len(f.name) for f in ALL_FIELDS)
-    return "\n".join(f"{f.name:<{width}}  {f.description}" for f in ALL_FIELDS)
+def fields_list(width: int | None = None, extra: Sequence[tuple[str, str]] = ()) -> str:
+    """Every field and what it holds, one per line; ``extra`` (name, description) pairs after.
+
+    In a window of ``width`` cells a long description goes on under itself, broken at words,
+    instead of the terminal cutting it mid-word back in the first column.
+    """
+    entries = [(f.name, f.description) for f in ALL_FIELDS] + list(extra)
+    names = max(len(name) for name, _ in entries)
+    room = (width or 0) - names - 2
+    lines: list[str] = []
+    for name, description in entries:
+        text = f"{name:<{names}}  {description}"
+        if not width or cell_len(text) < width:
+            lines.append(text)
+            continue
+        if room < 24:  # too narrow for two columns: the description under the name
+            lines.append(name)
+            lines.extend(wrap("    " + description, width))
+            continue
+        parts = [part.strip() for part in wrap(description, room)]
+        lines.append(f"{name:<{names}}  {parts[0]}")
+        lines.extend(" " * (names + 2) + part for part in parts[1:])
+    return "\n".join(lines)
 
 
 def money(value: Decimal | None) -> str:

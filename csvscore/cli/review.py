@@ -28,7 +28,7 @@ from csvscore.cli.render import (
 )
 from csvscore.cli.wrap import fit, terminal_width
 from csvscore.errors import Cancelled
-from csvscore.fields import ALL_FIELDS, BY_NAME, FULL_NAME, PHONE_SLOTS
+from csvscore.fields import BY_NAME, FULL_NAME, PHONE_SLOTS
 from csvscore.mapping.model import ColumnMapping, Mapping
 from csvscore.mapping.value_fit import has_phone_numbers, misfit
 from csvscore.scoring.plan import Plan
@@ -107,13 +107,14 @@ def _unmap(c: ColumnMapping, reason: str) -> None:
         c.unmapped_key = c.header or f"Column {c.index + 1}"
 
 
-def fields_help() -> str:
+def fields_help(width: int | None = None) -> str:
     """The ``?`` answer: every field, plus the two pseudo-fields the review accepts."""
-    width = max(len(f.name) for f in ALL_FIELDS)  # as fields_list pads them
-    return (
-        f"{fields_list()}\n"
-        f"{FULL_NAME:<{width}}  A full-name column: csvscore splits it into first and last name.\n"
-        f"{'-':<{width}}  Leave the column unmapped (it is still sent, in unmappedFields)."
+    return fields_list(
+        width,
+        [
+            (FULL_NAME, "A full-name column: csvscore splits it into first and last name."),
+            ("-", "Leave the column unmapped (it is still sent, in unmappedFields)."),
+        ],
     )
 
 
@@ -279,7 +280,7 @@ def review_mapping(
         if answer.lower() in ("q", "quit", "n", "no"):
             raise ReviewCancelled("you quit the review")
         if answer in ("?", "help", "h"):
-            stdout.write(fields_help() + "\n\n")
+            stdout.write(fields_help(width) + "\n\n")
             show = False
             continue
         if answer.lower() in ("a", "all"):
