@@ -31,7 +31,11 @@ from tests.support import sheet_rows, write_contacts
 
 MakeSandbox = Callable[..., Sandbox]
 
-SEND = re.compile(r"Send (\d+) contacts to TitanX now\? \[y/N\] ")
+# The sandbox's question says it is free; the real one names TitanX.
+SEND = re.compile(
+    r"Send (\d+) contacts to (?:TitanX now|the sandbox now \(free: nothing is charged\))\? "
+    r"\[y/N\] "
+)
 REMEMBER = "Remember this mapping for files with the same columns? [Y/n] "
 TIMEOUT = 10  # an upper bound for one screen to appear, not a wait: expect returns at once
 
@@ -106,6 +110,7 @@ def test_accept_confirm_and_remember_then_the_next_file_uses_the_remembered_mapp
     child.sendline("")
     child.expect(SEND)
     assert child.match.group(1) == "3"
+    assert "to the sandbox now (free: nothing is charged)?" in child.after  # not "to TitanX"
     assert "Ready to send 3 contacts (of 3 rows) in 1 batch, 6 phone numbers." in child.before
     assert "Estimated credits: about 0.3" in child.before  # the sandbox's 0.05 per phone
     child.sendline("y")
@@ -210,6 +215,7 @@ def test_ctrl_c_at_the_send_question_sends_nothing(
     child.expect_exact(PROMPT)
     child.sendline("")
     child.expect(SEND)
+    assert "to TitanX now?" in child.after  # a real address: the real question
     child.sendcontrol("c")
     code, _ = finish(child)
     assert code == ExitCode.INTERRUPTED

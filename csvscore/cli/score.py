@@ -149,7 +149,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
     for note in prepared.notes:
         say(env.stderr, f"Note: {note}")
     if interactive:
-        _confirm(prepared.plan, options, env)
+        _confirm(prepared.plan, options, env, sandbox=request.sandbox)
     bar = ProgressLine(
         env.stderr,
         enabled=isatty(env.stderr) and not args.json and env.environ.get("TERM") != "dumb",
@@ -239,8 +239,8 @@ def _continue_earlier(earlier: EarlierRun, env: Env) -> None:
         raise ReviewCancelled("you said no")
 
 
-def _confirm(plan: Plan, options: ScoreOptions, env: Env) -> None:
-    """Show the plan and its cost; ask before spending."""
+def _confirm(plan: Plan, options: ScoreOptions, env: Env, *, sandbox: bool = False) -> None:
+    """Show the plan and its cost; ask before spending (or, in the sandbox, say it is free)."""
     from csvscore.cli.review import ReviewCancelled, confirm, plan_text
     from csvscore.cli.wrap import say
 
@@ -250,7 +250,11 @@ def _confirm(plan: Plan, options: ScoreOptions, env: Env) -> None:
     if plan.to_send == 0:
         print("Nothing to send.", file=env.stdout)
     elif not confirm(
-        f"Send {plan.to_send} contacts to TitanX now?", stdin=env.stdin, stdout=env.stdout
+        f"Send {plan.to_send} contacts to the sandbox now (free: nothing is charged)?"
+        if sandbox
+        else f"Send {plan.to_send} contacts to TitanX now?",
+        stdin=env.stdin,
+        stdout=env.stdout,
     ):
         raise ReviewCancelled("you said no")
 
