@@ -337,9 +337,7 @@ def prepare(
     if not request.rescore:
         _hold_back(rows, fingerprint, view, request, env, notes)
     # Decided before sending: what a workbook shows of an export wider than Excel allows.
-    dry_run = request.options.dry_run
-    out = request.output or default_output_path(table.path, request.fmt, dry_run=dry_run)
-    out = output_target(out, request.fmt)
+    out = output_target(_result_place(request, table, view), request.fmt)
     notes.extend(width_notes(table, request.fmt, out))
     cost = request.options.cost_per_phone
     if cost is None:
@@ -452,7 +450,9 @@ def score_prepared(
         scoring_type=prepared.scoring_type,
     )
     notes: list[str] = []
-    out = request.output or default_output_path(table.path, request.fmt, dry_run=options.dry_run)
+    fingerprint = prepared.fingerprint
+    jpath = _journal_path(request, fingerprint, env)
+    out = _result_place(request, table, None if options.dry_run else peek(jpath))
     if write:
         out = _writable_destination(out, request, table, env, notes)
         for note in notes:
@@ -480,8 +480,6 @@ def score_prepared(
         outputs = _write(out, mapped, prepared, result, request, write, None)
         return ScoreOutcome(result, outputs, None, notes)
 
-    fingerprint = prepared.fingerprint
-    jpath = _journal_path(request, fingerprint, env)
     priorities = load_priorities()
     source: fetching.Source | None = None
     shown = fetching.Shown()
@@ -564,6 +562,8 @@ def score_prepared(
             notes.append(moved.note)
             result.summary.notes.append(moved.note)
             say(moved.note)
+        if outputs:
+            journal.set_last_result(outputs[0])
     if not request.sandbox:
         _record_last_seen(result, prepared.scoring_type, env)
     return ScoreOutcome(result, outputs, jpath, notes, shown.scores)
@@ -606,6 +606,20 @@ class _SavedElsewhere(Exception):
         self.result, self.outputs, self.note = result, outputs, note
 
 
+def _result_place(request: ScoreRequest, table: Table, view: JournalView | None) -> Path:
+    """Where the result goes: ``request.output``; else where the last result of this file was
+    written (``-o`` once, or the fallback folder), so a re-drop or ``csvscore results`` updates
+    that workbook instead of starting a second one; else beside the input. A dry run's preview
+    always goes to its own name beside the input."""
+    if request.output is not None:
+        return Path(request.output)
+    usual = default_output_path(table.path, request.fmt, dry_run=request.options.dry_run)
+    if request.options.dry_run or view is None or not view.last_result:
+        return usual
+    last = Path(view.last_result)
+    return last if last.suffix.lower() == usual.suffix.lower() else usual
+
+
 def _writable_destination(
     out: Path, request: ScoreRequest, table: Table, env: EnvMapping[str, str], notes: list[str]
 ) -> Path:
@@ -617,6 +631,18 @@ def _writable_destination(
     except OutputError as exc:
         if request.output is not None:
             raise  # the user named this place: say so rather than guess another
+        usual = default_output_path(table.path, request.fmt, dry_run=request.options.dry_run)
+        if out != usual:  # where the last result went (another folder, a drive now gone)
+            try:
+                check_writable(usual, request.fmt, table.path)
+            except OutputError:
+                pass
+            else:
+                notes.append(
+                    f"The last result of this file was saved to {out}, which cannot be written "
+                    f"now ({_reason(exc)}); this one is saved beside your export."
+                )
+                return usual
         fallback = _fallback(out, env)
         if fallback is None:
             raise
@@ -866,7 +892,7 @@ def fetch_scores(
         )
     priorities = load_priorities()
     notes: list[str] = []
-    out = request.output or default_output_path(table.path, request.fmt)
+    out = _result_place(request, table, view)
     out = _writable_destination(out, request, table, env, notes)
     for note in notes:
         say(note)
@@ -904,6 +930,7 @@ def fetch_scores(
             strict=True,
         )
         outputs = write_result(out, table, prepared.mapping, result, fmt=request.fmt, scores=scores)
+        journal.set_last_result(outputs[0])
     return ScoreOutcome(result, outputs, jpath, notes, scores)
 
 

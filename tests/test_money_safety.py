@@ -250,6 +250,31 @@ def test_a_dry_run_after_a_real_run_keeps_its_result_and_estimates_only_what_is_
     assert len(sb.state.score_requests) == 1
 
 
+def test_a_re_drop_updates_the_result_where_the_last_run_wrote_it_or_says_why_not(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 4)
+    (tmp_path / "reports").mkdir()
+    mine = tmp_path / "reports" / "mine.xlsx"
+    assert score(sb, src, environ, "-o", mine).code == ExitCode.OK
+    mine.unlink()
+    again = score(sb, src, environ)  # the shortcut's way: no -o
+    assert again.code == ExitCode.OK, again.err
+    assert f"Result: {mine}" in again.out and statuses(mine) == ["accepted"] * 4
+    assert not (tmp_path / "c.scored.xlsx").exists()
+    # The folder is gone (a USB stick, a renamed share): beside the export, and said.
+    mine.unlink()
+    (tmp_path / "reports").rmdir()
+    third = score(sb, src, environ)
+    assert third.code == ExitCode.OK, third.err
+    assert f"The last result of this file was saved to {mine}, which cannot be written" in (
+        third.err
+    )
+    assert statuses(tmp_path / "c.scored.xlsx") == ["accepted"] * 4
+    assert len(sb.state.score_requests) == 1
+
+
 def test_an_output_folder_that_does_not_exist_is_found_before_anything_is_sent(
     make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
 ) -> None:

@@ -204,6 +204,23 @@ def test_the_sandboxs_scores_land_on_their_rows_and_results_again_changes_nothin
     assert len(loop.sb.state.score_requests) == 1  # fetching sent nothing
 
 
+def test_results_update_the_workbook_the_run_wrote_wherever_it_went(
+    loop: Loop, tmp_path: Path
+) -> None:
+    """`score FILE -o elsewhere` then `results FILE`: the scores go into that workbook, not
+    into a second one beside the export that nobody opens."""
+    src = write_contacts(tmp_path / "export.csv", 8, EXTRA)
+    (tmp_path / "reports").mkdir()
+    out = tmp_path / "reports" / "monday.xlsx"
+    assert _score(loop, src, out).code == ExitCode.OK
+    loop.idle()
+    got = run_cli(["results", src], loop.environ)
+    assert got.code == ExitCode.OK, got.err
+    assert f"Result: {out}" in got.out
+    assert not (tmp_path / "export.scored.xlsx").exists()
+    assert sum(r["Score State"] == SCORED for r in _rows(out)) == 10
+
+
 def test_a_re_drop_with_rows_still_to_send_sends_them_first_then_fetches(
     make_sandbox: Callable[..., Sandbox],
     receiver: RunningReceiver,

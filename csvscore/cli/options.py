@@ -118,7 +118,12 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--sandbox", action="store_true", help="try it against the built-in API simulator (free)"
     )
-    g.add_argument("-o", "--output", type=Path, help="result file (default: <input>.scored.xlsx)")
+    g.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="result file (default: where this file's last result went, else <input>.scored.xlsx)",
+    )
     g.add_argument("--open", action="store_true", help="open the result when done")
     g.add_argument(
         "--wait-scores",

@@ -24,7 +24,12 @@ def add_results_parser(add: Any) -> None:
     p = add("results", help="fetch a sent file's scores from the receiver into its result")
     p.add_argument("file", type=Path, help="the export that was sent (CSV, Excel...)")
     g = p.add_argument_group("everyday")
-    g.add_argument("-o", "--output", type=Path, help="result file (default: <input>.scored.xlsx)")
+    g.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="result file (default: where this file's last result went, else <input>.scored.xlsx)",
+    )
     g.add_argument("--open", action="store_true", help="open the result when done")
     g.add_argument(
         "--wait",

@@ -216,6 +216,7 @@ class JournalView:
     journal_id: str
     runs: list[RunRecord]
     batches: dict[str, list[BatchRecord]]  # by run key
+    last_result: str = ""  # where the file's result was last written ("" if never)
 
     def sent_runs(self) -> list[tuple[RunRecord, int]]:
         """Runs that sent anything (maybe charged), with how many rows they sent, oldest first."""
@@ -250,7 +251,8 @@ def peek(path: Path) -> JournalView | None:
         for r in conn.execute(f"SELECT {columns} FROM batches ORDER BY run_key, batch"):
             record = _batch(tuple(r) if has_session else (*r, ""))
             batches.setdefault(record.run_key, []).append(record)
-        return JournalView(journal_id, runs, batches)
+        last = conn.execute("SELECT value FROM meta WHERE key = 'last_result'").fetchone()
+        return JournalView(journal_id, runs, batches, str(last[0]) if last else "")
     except sqlite3.Error:
         return None
     finally:
@@ -736,6 +738,14 @@ class Journal:
                 (f"scores_checked:{run_key}", f"{fetched_at} {receiver}"),
             )
         return kept
+
+    def set_last_result(self, path: Path) -> None:
+        """Remember where the file's result was written, so that the next run of the file (a
+        re-drop, ``csvscore results``) updates that workbook rather than start another."""
+        with self._tx() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('last_result', ?)", (str(path.absolute()),)
+            )
 
     def scores_checked(self, run_key: str) -> tuple[str, str]:
         """(when, receiver URL) the run's scores were last fetched; ("", "") if never."""
