@@ -170,8 +170,27 @@ def test_an_edit_redraws_the_table_marks_the_row_and_answers_right_above_the_pro
     # The answer is the last line before the prompt, under the redrawn table and its help.
     assert lines[-1] == "Column 7 'Lead Source' → phone3."
     [row] = [line for line in lines[:-1] if "Lead Source" in line]
-    assert "→ phone3" in row and "override" in row and row.endswith("← changed")
+    # The mark stands where the method ("override") would: header and sample keep their room.
+    assert "→ phone3" in row and row.endswith("1.00  changed")
+    assert "sample of Lead Source" in row
     assert redrawn.index(HELP_HEAD) > redrawn.index(row)
+
+
+def test_a_marked_row_takes_no_room_from_the_headers_and_samples_at_80_columns() -> None:
+    """The mark used to follow the method and squeeze every header and sample ('(415) 555-…');
+    now it stands in the Method column, where every changed row said "override"."""
+    from csvscore.cli.render import CHANGED_MARK, UNMAPPED_MARK
+
+    m = contacts_mapping()
+    for c in m.columns:
+        c.sample = f"({c.index}15) 555-0100 ext 12"  # samples long enough to be cut
+    m.columns[6].method, m.columns[4].method = "override", "override"
+    plain = mapping_table(m, Style(False), threshold=0.6, width=80).splitlines()
+    marks = {6: CHANGED_MARK, 4: UNMAPPED_MARK}
+    marked = mapping_table(m, Style(False), threshold=0.6, width=80, marks=marks).splitlines()
+    width = len("  1  First Name    (015) 555-0100 ext 12")
+    assert [line[:width] for line in marked] == [line[:width] for line in plain]
+    assert max(len(line) for line in marked) < 80
 
 
 def test_a_field_taken_from_another_column_marks_that_column_too() -> None:
@@ -179,7 +198,7 @@ def test_a_field_taken_from_another_column_marks_that_column_too() -> None:
     _, out = review(m, "7=phone2\n\n")
     screen = out.split(PROMPT)[1].splitlines()
     [mobile] = [line for line in screen if line.startswith("  5  Mobile")]
-    assert "→ (unmappedFields)" in mobile and mobile.endswith("← now unmapped")
+    assert "→ (unmappedFields)" in mobile and mobile.endswith("1.00  unmapped")
     assert screen[-1] == "Column 7 'Lead Source' → phone2; column 5 'Mobile' is now unmapped."
 
 
@@ -419,7 +438,7 @@ def test_a_just_changed_unmapped_column_stays_in_the_collapsed_table() -> None:
     _, out = review(m, "9=phone2\n\n")
     after = out.split(PROMPT)[1]
     [row] = [line for line in after.splitlines() if line.startswith("  9  Other Phone")]
-    assert "→ phone2" in row and row.endswith("← changed")
+    assert "→ phone2" in row and row.endswith("1.00  changed")
 
 
 @pytest.mark.parametrize(

@@ -143,10 +143,13 @@ def field_label(field: str | None) -> str:
     return field
 
 
-# Marks at the end of a row of the review table, and their words.
+# A mark at the end of a row of the review table that needs a look.
 REVIEW_MARK = "  ← review"
-CHANGED_MARK = "  ← changed"
-UNMAPPED_MARK = "  ← now unmapped"
+# What the person just changed, said in the Method column of its row (in the change colour):
+# no longer than "override", the method of every such row, so marking a row takes no room from
+# the headers and samples.
+CHANGED_MARK = "changed"
+UNMAPPED_MARK = "unmapped"
 # With this many unmapped columns or fewer, the review shows them all: a one-line summary
 # would save no room.
 FEW_UNMAPPED = 3
@@ -167,8 +170,9 @@ def _column_widths(
     field = max([len("→ Field"), *(2 + len(field_label(c.field)) for c in rows)])
 
     def tail(c: ColumnMapping) -> int:
-        mark = marks.get(c.index) or (REVIEW_MARK if c.review else "")
-        return len(c.method) + len(mark)
+        if c.index in marks:  # the mark stands in the method's place (see mapping_table)
+            return len(marks[c.index])
+        return len(c.method) + (len(REVIEW_MARK) if c.review else 0)
 
     method = max([len("Method"), *(tail(c) for c in rows)])
     # "###  " + column + "  " + sample + "  " + field + "  conf  " + method; keep the last
@@ -219,7 +223,8 @@ def mapping_table(
     sentences under the table wrap, so nothing wraps mid-row in a narrow window. Widths are in
     display cells: a CJK header or an emoji sample keeps the columns straight. ``show_all``
     False leaves unmapped columns out of the table (see :func:`shown_columns`); ``marks`` puts
-    a word at the end of some rows (index -> :data:`CHANGED_MARK` or :data:`UNMAPPED_MARK`).
+    a word in the Method column of some rows (index -> :data:`CHANGED_MARK` or
+    :data:`UNMAPPED_MARK`).
     """
     marks = marks or {}
     rows = shown_columns(mapping, show_all=show_all, keep=marks.keys())
@@ -233,12 +238,15 @@ def mapping_table(
     for c in rows:
         label = field_label(c.field)
         sample = pad(c.sample, sw) + "  " if sw else ""
+        # A row the person just changed says so where its method would be: the method is
+        # "override" for every such row, and a mark after it cost the header and sample room.
+        method = marks.get(c.index, c.method)
         row = (
             f"{c.index + 1:>3}  {pad(c.header or '(blank)', cw)}  "
-            f"{sample}→ {label:<{fw - 2}}  {c.confidence:>4.2f}  {c.method}"
+            f"{sample}→ {label:<{fw - 2}}  {c.confidence:>4.2f}  {method}"
         )
         if c.index in marks:
-            row = style.changed(row + marks[c.index])
+            row = style.changed(row)
         elif c.review:
             row = style.warn(row + REVIEW_MARK)
         elif c.field is None:
