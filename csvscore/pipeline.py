@@ -299,14 +299,7 @@ def prepare(
         # Before the cost is confirmed: an http:// address would send the key in clear text.
         check_base_url(resolve_base_url(request.base_url, env))
     table = mapped.table
-    # A file that carries the columns csvscore adds is one of our own results.
-    if is_result_header(table.headers) and not (request.rescore or request.options.new_run):
-        raise InputError(
-            f"{table.path.name} is a csvscore result (it has the TitanX Status columns): "
-            "its rows were already sent and would be charged again. To send rows again after "
-            'fixing them, copy them from its "To fix" sheet into a new file without the TitanX '
-            "columns."
-        )
+    check_not_a_result(table, request)
     fingerprint = table.fingerprint or file_fingerprint(table.path)
     if not request.options.dry_run:
         lock.check_free(_lock_path(request, fingerprint, env))  # say so before any question
@@ -347,6 +340,19 @@ def prepare(
     done = {"rows": {i for b in settled for i in b.row_indexes}, "batches": len(settled)}
     plan = make_plan(rows, request.options.batch_size, cost, done=done)
     return Prepared(fingerprint, rows, notes, plan, mapping, scoring_type, earlier, settled)
+
+
+def check_not_a_result(table: Table, request: ScoreRequest) -> None:
+    """InputError when ``table`` is one of csvscore's own results (it has the TitanX Status
+    columns): its rows were sent already. It sits beside the export, so it is easily dropped
+    instead of it; said before any review or question (unless ``rescore`` or ``new_run``)."""
+    if is_result_header(table.headers) and not (request.rescore or request.options.new_run):
+        raise InputError(
+            f"{table.path.name} is a csvscore result (it has the TitanX Status columns): "
+            "its rows were already sent and would be charged again. To finish a run or fetch "
+            "its scores, drop the export it was made from. To send rows again after fixing "
+            'them, copy them from its "To fix" sheet into a new file without the TitanX columns.'
+        )
 
 
 def sent_before(

@@ -647,3 +647,18 @@ def test_ctrl_c_while_sending_says_so_at_once_then_what_was_sent_and_what_to_do(
     statuses = [r["TitanX Status"] for r in rows]
     assert statuses.count("accepted") == int(sent) and statuses.count("not sent") == int(left)
     assert "^C" not in child.before  # the terminal's echo was kept out of the bar
+
+
+def test_a_result_workbook_dropped_instead_of_its_export_is_refused_before_any_review(
+    tmp_path: Path, environ: dict[str, str]
+) -> None:
+    """It sits beside the export with a name much like it: the easiest wrong file to drop."""
+    src = write_contacts(tmp_path / "c.csv", 3)
+    child = spawn(["score", src.name, "--sandbox", "--yes"], environ, tmp_path)
+    assert finish(child)[0] == 0
+    child = spawn(["score", "c.scored.xlsx", "--sandbox"], environ, tmp_path)
+    status, shown = finish(child)
+    assert status == ExitCode.BAD_INPUT
+    assert "c.scored.xlsx is a csvscore result" in " ".join(shown.split())
+    assert "drop the export it was made from" in " ".join(shown.split())
+    assert "Column" not in shown and "Enter = accept" not in shown  # no review, no question

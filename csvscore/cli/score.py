@@ -50,6 +50,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         STOPPING,
         EarlierRunError,
         ScoreRequest,
+        check_not_a_result,
         map_file,
         prepare,
         score_prepared,
@@ -91,6 +92,7 @@ def score_one(path: Path, args: argparse.Namespace, env: Env) -> ScoreOutcome:
         check_key(args.base_url, env.environ)
     map_opts = map_options_from(args)
     mapped = map_file(path, read_options_from(args), map_opts, env=env.environ)
+    check_not_a_result(mapped.table, request)  # before its mapping is shown or reviewed
     warn_problems(mapped.table, env)
     out_style = style_for(env.stdout, env.environ)
     err_style = style_for(env.stderr, env.environ)
