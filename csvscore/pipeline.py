@@ -330,7 +330,7 @@ def prepare(
     if not request.rescore:
         _hold_back(rows, fingerprint, view, request, env, notes)
     # Decided before sending: what a workbook shows of an export wider than Excel allows.
-    out = output_target(_result_place(request, table, view), request.fmt)
+    out = output_target(_result_place(request, table, view, env, fingerprint), request.fmt)
     notes.extend(width_notes(table, request.fmt, out))
     cost = request.options.cost_per_phone
     if cost is None:
@@ -458,7 +458,13 @@ def score_prepared(
     notes: list[str] = []
     fingerprint = prepared.fingerprint
     jpath = _journal_path(request, fingerprint, env)
-    out = _result_place(request, table, None if options.dry_run else peek(jpath))
+    view = None if options.dry_run else peek(jpath)
+    out = _result_place(request, table, view, env, fingerprint)
+    if request.sandbox and out == default_output_path(table.path, request.fmt, sandbox=True):
+        notes.append(
+            "This export was sent to TitanX for real before, so the sandbox's result goes to "
+            f"{out.name} and never replaces the real one."
+        )
     if write:
         out = _writable_destination(out, request, table, env, notes)
         for note in notes:
@@ -612,18 +618,34 @@ class _SavedElsewhere(Exception):
         self.result, self.outputs, self.note = result, outputs, note
 
 
-def _result_place(request: ScoreRequest, table: Table, view: JournalView | None) -> Path:
+def _result_place(
+    request: ScoreRequest,
+    table: Table,
+    view: JournalView | None,
+    env: EnvMapping[str, str],
+    fingerprint: str,
+) -> Path:
     """Where the result goes: ``request.output``; else where the last result of this file was
     written (``-o`` once, or the fallback folder), so a re-drop or ``csvscore results`` updates
     that workbook instead of starting a second one; else beside the input. A dry run's preview
-    always goes to its own name beside the input."""
+    always goes to its own name beside the input, and so does a sandbox run of a file that was
+    sent for real: neither may replace the result of a run that was paid for."""
     if request.output is not None:
         return Path(request.output)
     usual = default_output_path(table.path, request.fmt, dry_run=request.options.dry_run)
-    if request.options.dry_run or view is None or not view.last_result:
+    if request.options.dry_run:
         return usual
-    last = Path(view.last_result)
-    return last if last.suffix.lower() == usual.suffix.lower() else usual
+    place = usual
+    if view is not None and view.last_result:
+        last = Path(view.last_result)
+        place = last if last.suffix.lower() == usual.suffix.lower() else usual
+    if request.sandbox:
+        real = peek(_journal_path(replace(request, sandbox=False), fingerprint, env))
+        if real is not None and real.sent_runs():
+            paid = {usual.absolute()} | ({Path(real.last_result)} if real.last_result else set())
+            if place.absolute() in paid:
+                place = default_output_path(table.path, request.fmt, sandbox=True)
+    return place
 
 
 def _writable_destination(
@@ -898,7 +920,7 @@ def fetch_scores(
         )
     priorities = load_priorities()
     notes: list[str] = []
-    out = _result_place(request, table, view)
+    out = _result_place(request, table, view, env, fingerprint)
     out = _writable_destination(out, request, table, env, notes)
     for note in notes:
         say(note)

@@ -275,6 +275,24 @@ def test_a_re_drop_updates_the_result_where_the_last_run_wrote_it_or_says_why_no
     assert len(sb.state.score_requests) == 1
 
 
+def test_a_sandbox_try_of_a_file_sent_for_real_never_replaces_the_real_result(
+    make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
+) -> None:
+    sb = make_sandbox()
+    src = write_contacts(tmp_path / "c.csv", 4)
+    assert score(sb, src, environ).code == ExitCode.OK
+    real = tmp_path / "c.scored.xlsx"
+    paid_for = real.read_bytes()
+    for _ in range(2):  # and the sandbox's own re-drop keeps away from it too
+        tried = run_cli(["score", src, "--sandbox", "--yes"], environ)
+        assert tried.code == ExitCode.OK, tried.err
+        assert real.read_bytes() == paid_for
+        assert f"Result: {tmp_path / 'c.sandbox.xlsx'}" in tried.out
+        assert "sent to TitanX for real before" in tried.err
+    assert statuses(tmp_path / "c.sandbox.xlsx") == ["accepted"] * 4
+    assert len(sb.state.score_requests) == 1  # the real API was not asked again
+
+
 def test_an_output_folder_that_does_not_exist_is_found_before_anything_is_sent(
     make_sandbox: MakeSandbox, tmp_path: Path, environ: dict[str, str]
 ) -> None:

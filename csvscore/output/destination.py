@@ -21,6 +21,7 @@ FORMATS = ("xlsx", "csv")
 CSV_COMPANIONS = ("to-fix", "check-first", "jobs", "summary", "mapping")
 _SCORED = ".scored"
 _DRY_RUN = ".dry-run"
+_SANDBOX = ".sandbox"
 _FALLBACK_NAME_MAX = 255  # bytes in a file name on every common file system
 
 
@@ -46,18 +47,21 @@ def name_max(folder: Path) -> int:
         return _FALLBACK_NAME_MAX
 
 
-def default_output_path(input_path: Path, fmt: str = "xlsx", *, dry_run: bool = False) -> Path:
+def default_output_path(
+    input_path: Path, fmt: str = "xlsx", *, dry_run: bool = False, sandbox: bool = False
+) -> Path:
     """Where the result goes by default: ``<input stem>.scored.<fmt>`` beside the input.
 
     ``contacts.csv`` gives ``contacts.scored.xlsx`` (or ``contacts.scored.csv``); the name
     always differs from the input's, so the input is never overwritten. A stem too long for the
     file system with the ending added is shortened (a long export name must not make the result
-    impossible to save). A dry run's preview is ``<input stem>.dry-run.<fmt>``: it must never
-    replace the result of a run that was sent (and paid for).
+    impossible to save). A dry run's preview is ``<input stem>.dry-run.<fmt>`` and a sandbox
+    run's ``<input stem>.sandbox.<fmt>`` when asked for (``sandbox``): they must never replace
+    the result of a run that was sent (and paid for).
     """
     check_format(fmt)
     input_path = Path(input_path)
-    ending = f"{_DRY_RUN if dry_run else _SCORED}.{fmt}"
+    ending = f"{_DRY_RUN if dry_run else _SANDBOX if sandbox else _SCORED}.{fmt}"
     return input_path.with_name(fitted_name(input_path.stem, ending, input_path.parent))
 
 
