@@ -913,6 +913,12 @@ def fetch_scores(
     view = peek(jpath)
     run_key = run_key_for(fingerprint, mapping_fingerprint(prepared.mapping), prepared.scoring_type)
     if view is None or not any(b.state in jr.MAYBE_CHARGED for b in view.batches.get(run_key, [])):
+        tried = peek(_journal_path(replace(request, sandbox=True), fingerprint, env))
+        if tried is not None and tried.sent_runs():
+            raise NotSentYetError(
+                f"{table.path.name} was only sent to the sandbox, whose scores never reach a "
+                "receiver: run `csvscore score` on it with --sandbox --wait-scores 60 to see them."
+            )
         raise NotSentYetError(
             f"csvscore has no record of sending {table.path.name}, so it has no scores to fetch. "
             "Score it first (drop it on the shortcut); if it was sent from another computer, "

@@ -401,6 +401,11 @@ def test_without_a_receiver_the_workbook_is_as_before_plus_one_summary_line(
     never = write_contacts(tmp_path / "never.csv", 2)
     unsent = run_cli(["results", never], dict(environ, CSVSCORE_RECEIVER_URL="http://127.0.0.1:9"))
     assert unsent.code == ExitCode.BAD_INPUT and "no record of sending" in unsent.err
+    # Sent to the sandbox only: said so, with the command that shows the sandbox's scores.
+    assert run_cli(["score", never, "--sandbox", "--yes"], environ).code == ExitCode.OK
+    tried = run_cli(["results", never], dict(environ, CSVSCORE_RECEIVER_URL="http://127.0.0.1:9"))
+    assert tried.code == ExitCode.BAD_INPUT and tried.err.count("\n") == 1
+    assert "only sent to the sandbox" in tried.err and "--sandbox --wait-scores 60" in tried.err
 
 
 def test_a_result_that_never_comes_is_pending_then_no_result_after_the_grace_period(
