@@ -330,7 +330,7 @@ def prepare(
     if not request.rescore:
         _hold_back(rows, fingerprint, view, request, env, notes)
     # Decided before sending: what a workbook shows of an export wider than Excel allows.
-    out = output_target(_result_place(request, table, view, env, fingerprint), request.fmt)
+    out = output_target(_result_place(request, table, view, env, fingerprint).path, request.fmt)
     notes.extend(width_notes(table, request.fmt, out))
     cost = request.options.cost_per_phone
     if cost is None:
@@ -459,14 +459,16 @@ def score_prepared(
     fingerprint = prepared.fingerprint
     jpath = _journal_path(request, fingerprint, env)
     view = None if options.dry_run else peek(jpath)
-    out = _result_place(request, table, view, env, fingerprint)
-    if request.sandbox and out == default_output_path(table.path, request.fmt, sandbox=True):
+    place = _result_place(request, table, view, env, fingerprint)
+    out = place.path
+    sandboxed = default_output_path(table.path, request.fmt, sandbox=True)
+    if request.sandbox and out.absolute() == sandboxed.absolute():
         notes.append(
             "This export was sent to TitanX for real before, so the sandbox's result goes to "
             f"{out.name} and never replaces the real one."
         )
     if write:
-        out = _writable_destination(out, request, table, env, notes)
+        out = _writable_destination(place, request, table, env, notes)
         for note in notes:
             say(note)
 
@@ -618,23 +620,32 @@ class _SavedElsewhere(Exception):
         self.result, self.outputs, self.note = result, outputs, note
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where a run's result goes (``path``), and the place beside the input it falls back to
+    when that cannot be written (``usual``)."""
+
+    path: Path
+    usual: Path
+
+
 def _result_place(
     request: ScoreRequest,
     table: Table,
     view: JournalView | None,
     env: EnvMapping[str, str],
     fingerprint: str,
-) -> Path:
+) -> _Place:
     """Where the result goes: ``request.output``; else where the last result of this file was
     written (``-o`` once, or the fallback folder), so a re-drop or ``csvscore results`` updates
     that workbook instead of starting a second one; else beside the input. A dry run's preview
     always goes to its own name beside the input, and so does a sandbox run of a file that was
     sent for real: neither may replace the result of a run that was paid for."""
-    if request.output is not None:
-        return Path(request.output)
     usual = default_output_path(table.path, request.fmt, dry_run=request.options.dry_run)
+    if request.output is not None:
+        return _Place(Path(request.output), usual)
     if request.options.dry_run:
-        return usual
+        return _Place(usual, usual)
     place = usual
     if view is not None and view.last_result:
         last = Path(view.last_result)
@@ -643,23 +654,29 @@ def _result_place(
         real = peek(_journal_path(replace(request, sandbox=False), fingerprint, env))
         if real is not None and real.sent_runs():
             paid = {usual.absolute()} | ({Path(real.last_result)} if real.last_result else set())
+            usual = default_output_path(table.path, request.fmt, sandbox=True)
             if place.absolute() in paid:
-                place = default_output_path(table.path, request.fmt, sandbox=True)
-    return place
+                place = usual
+    return _Place(place, usual)
 
 
 def _writable_destination(
-    out: Path, request: ScoreRequest, table: Table, env: EnvMapping[str, str], notes: list[str]
+    place: _Place,
+    request: ScoreRequest,
+    table: Table,
+    env: EnvMapping[str, str],
+    notes: list[str],
 ) -> Path:
-    """``out`` if a result can be written there, else (for the default place only) the
+    """``place.path`` if a result can be written there. Else, unless the user named it: the
+    usual place beside the input when the path was where the last result went, then the
     fallback folder. Nothing has been sent yet: an :class:`OutputError` costs nothing."""
+    out, usual = place.path, place.usual
     try:
         check_writable(out, request.fmt, table.path)
         return out
     except OutputError as exc:
         if request.output is not None:
             raise  # the user named this place: say so rather than guess another
-        usual = default_output_path(table.path, request.fmt, dry_run=request.options.dry_run)
         if out != usual:  # where the last result went (another folder, a drive now gone)
             try:
                 check_writable(usual, request.fmt, table.path)
@@ -926,8 +943,8 @@ def fetch_scores(
         )
     priorities = load_priorities()
     notes: list[str] = []
-    out = _result_place(request, table, view, env, fingerprint)
-    out = _writable_destination(out, request, table, env, notes)
+    place = _result_place(request, table, view, env, fingerprint)
+    out = _writable_destination(place, request, table, env, notes)
     for note in notes:
         say(note)
     with ExitStack() as stack:
