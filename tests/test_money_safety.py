@@ -317,6 +317,8 @@ def test_a_read_only_export_folder_puts_the_result_in_the_fallback_folder_and_sa
     folder.chmod(0o555)
     try:
         r = run_process(["score", src, "--base-url", sb.url, "--yes"], env, unprivileged=True)
+        # Dropped again: the result there is updated, without a second try beside the export.
+        again = run_process(["score", src, "--base-url", sb.url, "--yes"], env, unprivileged=True)
     finally:
         folder.chmod(0o755)
     assert r.returncode == ExitCode.OK, r.stderr
@@ -324,6 +326,10 @@ def test_a_read_only_export_folder_puts_the_result_in_the_fallback_folder_and_sa
     assert f"it will be saved to {fallback / 'c.scored.xlsx'} instead" in folded
     assert statuses(fallback / "c.scored.xlsx") == ["accepted"] * 3
     assert sorted(p.name for p in folder.iterdir()) == ["c.csv"]
+    assert again.returncode == ExitCode.OK, again.stderr
+    assert f"Result: {fallback / 'c.scored.xlsx'}" in again.stdout
+    assert "cannot be saved" not in again.stderr
+    assert len(sb.state.score_requests) == 1
 
 
 def test_a_very_long_file_name_still_gets_its_result(

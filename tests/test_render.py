@@ -188,8 +188,10 @@ def test_after_ctrl_c_the_summary_says_what_was_sent_and_how_to_send_the_rest() 
 
 def test_a_re_drop_headline_never_reads_as_a_second_charge() -> None:
     done = dict(accepted=40, credits_charged_total=Decimal("5.2"))
-    finished = summary_lines(_summary(**done, sent_before=25), PLAIN).splitlines()[0]
-    assert finished == "Done. 40 contacts sent (5.2 credits), 15 of them in this run."
+    resumed = _summary(**done, sent_before=25, credits_charged=Decimal("1.9"))
+    assert summary_lines(resumed, PLAIN).splitlines()[0] == (
+        "Done. 40 contacts sent (5.2 credits in all), 15 of them in this run (1.9 credits)."
+    )
     nothing = summary_lines(_summary(**done, sent_before=40), PLAIN).splitlines()[0]
     assert nothing == "Done. Nothing new to send: 40 contacts sent before (5.2 credits)."
     stopped = _summary(**done, sent_before=40, not_sent=10, interrupted=True)

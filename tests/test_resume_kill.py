@@ -150,7 +150,9 @@ def test_ctrl_c_mid_run_writes_the_workbook_exits_130_and_the_rerun_finishes(
     assert set(sb.state.contact_id_counts().values()) == {1}
     # The headline tells the re-drop's share apart from what the first run sent...
     headline = re.search(
-        r"Done\. 400 contacts sent \([\d.]+ credits\), (\d+) of them in this run", said.decode()
+        r"Done\. 400 contacts sent \([\d.]+ credits in all\), (\d+) of them in this run "
+        r"\([\d.]+ credits\)",
+        said.decode(),
     )
     assert headline and int(headline[1]) == status["not sent"], said.decode()
     # ...and a drop with nothing left to send does not read as a charge.

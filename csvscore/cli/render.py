@@ -373,7 +373,10 @@ def summary_lines(
     if s.sent_before == sent and sent:
         did = f"{_plural(sent, 'contact')} sent before ({credits}), none in this run"
     elif s.sent_before:
-        did += f", {sent - s.sent_before} of them in this run"
+        did = (
+            f"{_plural(sent, 'contact')} sent ({credits} in all), {sent - s.sent_before} of "
+            f"them in this run ({money(s.credits_charged)} credits)"
+        )
     if s.interrupted:
         lines.append(
             (
