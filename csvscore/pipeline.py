@@ -348,10 +348,11 @@ def check_not_a_result(table: Table, request: ScoreRequest) -> None:
     instead of it; said before any review or question (unless ``rescore`` or ``new_run``)."""
     if is_result_header(table.headers) and not (request.rescore or request.options.new_run):
         raise InputError(
-            f"{table.path.name} is a csvscore result (it has the TitanX Status columns): "
-            "its rows were already sent and would be charged again. To finish a run or fetch "
-            "its scores, drop the export it was made from. To send rows again after fixing "
-            'them, copy them from its "To fix" sheet into a new file without the TitanX columns.'
+            f"{table.path.name} is a csvscore result (it has the TitanX Status columns), not "
+            "an export: sending its rows could charge them a second time. To finish a run or "
+            "fetch its scores, drop the export it was made from. To send rows again after "
+            'fixing them, copy them from its "To fix" sheet into a new file without the TitanX '
+            "columns."
         )
 
 
@@ -487,6 +488,7 @@ def score_prepared(
         )
         # Table and mapping notes have their own rows in the Summary.
         result.summary.notes.extend([*prepared.notes, *notes])
+        result.summary.sandbox = request.sandbox
         return result
 
     if options.dry_run:
@@ -577,7 +579,7 @@ def score_prepared(
             result.summary.notes.append(moved.note)
             say(moved.note)
         if outputs:
-            journal.set_last_result(outputs[0])
+            journal.set_last_result(table.path, outputs[0])
     if not request.sandbox:
         _record_last_seen(result, prepared.scoring_type, env)
     return ScoreOutcome(result, outputs, jpath, notes, shown.scores)
@@ -642,22 +644,41 @@ def _result_place(
     always goes to its own name beside the input, and so does a sandbox run of a file that was
     sent for real: neither may replace the result of a run that was paid for."""
     usual = default_output_path(table.path, request.fmt, dry_run=request.options.dry_run)
+    trial = request.sandbox or request.options.dry_run
+    paid = _paid_results(request, table, env, fingerprint) if trial else set()
     if request.output is not None:
-        return _Place(Path(request.output), usual)
+        named = Path(request.output)
+        if output_target(named, request.fmt).absolute() in paid:
+            what = "A dry run" if request.options.dry_run else "A sandbox run"
+            raise OutputError(
+                f"{named} holds the result of a run that was sent to TitanX (and paid for); "
+                f"{what.lower()} would replace it. Name another file with -o, or leave -o out. "
+                "Nothing was sent."
+            )
+        return _Place(named, usual)
     if request.options.dry_run:
         return _Place(usual, usual)
     place = usual
-    if view is not None and view.last_result:
-        last = Path(view.last_result)
+    if view is not None and view.last_result(table.path):
+        last = Path(view.last_result(table.path))
         place = last if last.suffix.lower() == usual.suffix.lower() else usual
-    if request.sandbox:
-        real = peek(_journal_path(replace(request, sandbox=False), fingerprint, env))
-        if real is not None and real.sent_runs():
-            paid = {usual.absolute()} | ({Path(real.last_result)} if real.last_result else set())
-            usual = default_output_path(table.path, request.fmt, sandbox=True)
-            if place.absolute() in paid:
-                place = usual
+    if paid:  # a sandbox run of a file sent for real
+        usual = default_output_path(table.path, request.fmt, sandbox=True)
+        if place.absolute() in paid:
+            place = usual
     return _Place(place, usual)
+
+
+def _paid_results(
+    request: ScoreRequest, table: Table, env: EnvMapping[str, str], fingerprint: str
+) -> set[Path]:
+    """Where results of real (paid) runs of this content are: the usual place beside this
+    export and wherever results of it (or of a copy) went; empty when never sent for real."""
+    real = peek(_journal_path(replace(request, sandbox=False), fingerprint, env))
+    if real is None or not real.sent_runs():
+        return set()
+    usual = default_output_path(table.path, request.fmt).absolute()
+    return {usual} | {Path(p) for p in real.last_results.values()}
 
 
 def _writable_destination(
@@ -981,7 +1002,7 @@ def fetch_scores(
             strict=True,
         )
         outputs = write_result(out, table, prepared.mapping, result, fmt=request.fmt, scores=scores)
-        journal.set_last_result(outputs[0])
+        journal.set_last_result(table.path, outputs[0])
     return ScoreOutcome(result, outputs, jpath, notes, scores)
 
 

@@ -70,7 +70,7 @@ class BatchResult:
     phone_count: int | None = None
     submitted_at: str = ""  # ISO 8601 UTC
     message: str = ""  # error or note
-    this_run: bool = False  # settled by this invocation (its credits count as "this run")
+    this_run: bool = False  # sent and settled by this invocation (its credits are "this run")
 
 
 @dataclass
@@ -84,6 +84,7 @@ class RunSummary:
     ended_at: str
     version: str
     dry_run: bool = False
+    sandbox: bool = False  # sent to the built-in sandbox: its credits are play money
     sent: int = 0  # rows TitanX processed or may have: accepted + rejected + unconfirmed
     sent_before: int = 0  # of those, the rows that earlier runs of this file sent
     accepted: int = 0

@@ -273,6 +273,19 @@ def test_a_re_drop_updates_the_result_where_the_last_run_wrote_it_or_says_why_no
     )
     assert statuses(tmp_path / "c.scored.xlsx") == ["accepted"] * 4
     assert len(sb.state.score_requests) == 1
+    # A copy of the export elsewhere (same content, same journal) gets its result beside it,
+    # not in the folder where the original's went (a tester's find).
+    (tmp_path / "copy").mkdir()
+    copy = tmp_path / "copy" / "renamed.csv"
+    copy.write_bytes(src.read_bytes())
+    (tmp_path / "reports").mkdir()
+    assert score(sb, src, environ, "-o", mine).code == ExitCode.OK
+    before = mine.read_bytes()
+    from_copy = score(sb, copy, environ)
+    assert from_copy.code == ExitCode.OK, from_copy.err
+    assert f"Result: {tmp_path / 'copy' / 'renamed.scored.xlsx'}" in from_copy.out
+    assert mine.read_bytes() == before
+    assert len(sb.state.score_requests) == 1
 
 
 def test_a_sandbox_try_of_a_file_sent_for_real_never_replaces_the_real_result(
@@ -289,8 +302,20 @@ def test_a_sandbox_try_of_a_file_sent_for_real_never_replaces_the_real_result(
         assert real.read_bytes() == paid_for
         assert f"Result: {tmp_path / 'c.sandbox.xlsx'}" in tried.out
         assert "sent to TitanX for real before" in tried.err
+        assert "(sandbox credits: nothing was charged)" in tried.out  # play money, said so
     assert statuses(tmp_path / "c.sandbox.xlsx") == ["accepted"] * 4
+    assert summary(tmp_path / "c.sandbox.xlsx")["Sandbox"].startswith("yes: TitanX's simulator")
+    assert "Sandbox" not in summary(real)  # the real result says nothing of the kind
     assert len(sb.state.score_requests) == 1  # the real API was not asked again
+    # Not even when named with -o (a tester's find): refused before anything happens.
+    for trial in (["--sandbox"], ["--base-url", sb.url, "--dry-run"]):
+        named = run_cli(
+            ["score", src, *trial, "--yes", "-o", real], dict(environ, TITANX_API_KEY=sb.api_key)
+        )
+        assert named.code == ExitCode.BAD_INPUT, named.err
+        assert "holds the result of a run that was sent to TitanX (and paid for)" in named.err
+        assert real.read_bytes() == paid_for
+    assert len(sb.state.score_requests) == 1
 
 
 def test_an_output_folder_that_does_not_exist_is_found_before_anything_is_sent(
@@ -440,6 +465,41 @@ def test_credits_charged_means_this_run_and_the_file_total_stands_beside_it(
     s = summary(tmp_path / "c.scored.xlsx")
     assert s["Credits charged (this run)"] == 0
     assert s["Credits charged (this file, all runs)"] == 0.3
+
+
+def test_a_batch_an_earlier_run_sent_and_this_run_reconciled_is_not_this_runs(
+    tmp_path: Path,
+) -> None:
+    """Found by a tester: after two Ctrl-Cs, the re-run's headline counted the batch the first
+    run had sent (and this one only reconciled) among 'sent in this run'."""
+    from csvscore.contacts.build import PreparedRow
+    from csvscore.read.table import Table
+    from csvscore.scoring import journal as jr
+    from csvscore.scoring.journal import BatchRecord
+    from csvscore.scoring.outcomes import run_result
+
+    src = tmp_path / "c.csv"
+    src.write_text("x\n", encoding="utf-8")
+    table = Table(path=src, headers=["a"], rows=[["1"], ["2"], ["3"], ["4"]],
+                  source_rows=[2, 3, 4, 5], header_row=1, format="csv")  # fmt: skip
+    rows = [PreparedRow.of(i, i + 2, f"k{i}", {"firstName": str(i)}, None, "", 1) for i in range(4)]
+    charged = {"total": 2, "accepted": 2, "credits_charged": "0.1"}
+
+    def batch(n: int, sent_at: str, state: str) -> BatchRecord:
+        indexes = [2 * (n - 1), 2 * (n - 1) + 1]
+        return BatchRecord("r", n, state, indexes, 1, sent_at, sent_at, f"j{n}", charged, "", "S2")
+
+    started = "2026-12-01T10:50:26.000+00:00"
+    result = run_result(
+        table, "f", "lightning", started, rows,
+        [batch(1, "2026-12-01T10:50:20.000+00:00", jr.RECONCILED),  # sent by the first run
+         batch(2, "2026-12-01T10:50:27.000+00:00", jr.ANSWERED)],  # sent by this one
+        session="S2",
+    )  # fmt: skip
+    s = result.summary
+    assert (s.sent, s.sent_before) == (4, 2)
+    assert (s.credits_charged, s.credits_charged_total) == (Decimal("0.1"), Decimal("0.2"))
+    assert [b.this_run for b in result.batches] == [False, True]
 
 
 def test_an_answer_that_does_not_add_up_is_flagged_not_recorded_silently(

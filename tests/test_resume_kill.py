@@ -161,3 +161,44 @@ def test_ctrl_c_mid_run_writes_the_workbook_exits_130_and_the_rerun_finishes(
     assert again.returncode == 0, err.decode()
     assert "Done. Nothing new to send: 400 contacts sent before" in said.decode()
     assert set(sb.state.contact_id_counts().values()) == {1}
+
+
+def test_a_second_ctrl_c_leaves_at_once_and_the_next_run_settles_what_was_in_flight(
+    make_sandbox: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    """The first Ctrl-C waits for the requests in flight; a second one leaves without waiting
+    (a tester's third Ctrl-C then met Python joining those threads: a traceback)."""
+    # A request stays in flight long enough to be abandoned; the job details list their
+    # contacts, the proof that lets the next run claim two jobs of the same size.
+    sb = make_sandbox(latency=5.0, job_contact_ids=True)
+    src = write_contacts(tmp_path / "contacts.csv", 200)
+    out = tmp_path / "contacts.scored.xlsx"
+    env = _env(sb, tmp_path)
+    proc = _start(sb, src, out, env)
+    # Both workers' requests have arrived: no other batch is marked as sending after the stop.
+    # (A batch marked sending whose request had not left when the process was abandoned stays
+    # unconfirmed for good: nothing can prove it was not charged.)
+    assert sb.state.wait_for(lambda reqs: len(reqs) >= 2, timeout=60)
+    proc.send_signal(signal.SIGINT)
+    assert proc.stderr is not None
+    seen = b""
+    while b"Stopping after the requests in flight" not in seen:
+        line = proc.stderr.readline()
+        assert line, seen.decode()
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    said = (seen + err).decode()
+    assert proc.returncode == 130, said
+    assert "Stopped without waiting for the requests in flight" in said
+    assert "Traceback" not in said and "Exception ignored" not in said
+
+    # TitanX finishes what it was sent (the sandbox answers the abandoned requests), and the
+    # next run is quicker; it finds the jobs of the abandoned batches instead of resending them.
+    assert sb.state.wait_for(lambda reqs: all(r.status for r in reqs), timeout=60)
+    sb.state.config.latency = 0.0
+    final = _start(sb, src, out, env)
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err.decode()
+    assert [r["TitanX Status"] for r in sheet_rows(out, "Results")] == ["accepted"] * 200
+    assert set(sb.state.contact_id_counts().values()) == {1}  # nobody charged twice

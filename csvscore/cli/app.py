@@ -159,7 +159,36 @@ def cmd_help(root: argparse.ArgumentParser, args: argparse.Namespace, env: Env) 
     return ExitCode.OK
 
 
+def _work_in_flight() -> bool:
+    """Whether batches are still being sent: Python would wait for their threads at exit."""
+    import threading
+
+    submit = sys.modules.get("csvscore.scoring.submit")  # not loaded: nothing was ever sent
+    if submit is None:
+        return False
+    prefix = submit.SEND_THREADS
+    return any(t.is_alive() and t.name.startswith(prefix) for t in threading.enumerate())
+
+
+def _abandon(env: Env) -> None:
+    """A second Ctrl-C while stopping: leave now, as a kill would, rather than wait for the
+    requests in flight (Python would join their threads at exit, and a third Ctrl-C there
+    printed a traceback). The journal marked them "sending" before they went out, so dropping
+    the same file again finds out what they did; nothing is sent twice."""
+    _say(
+        env.stderr,
+        "Stopped without waiting for the requests in flight, and without writing the result. "
+        "Drop the same file again: it checks what those requests did (nothing is sent twice) "
+        "and writes the result.",
+    )
+    for stream in (env.stdout, env.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(int(ExitCode.INTERRUPTED))
+
+
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    own_process = env is None  # the `csvscore` command itself, not a caller's Env (tests)
     env = env or Env()
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (csvscore completion)
@@ -186,6 +215,8 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         _say(env.stderr, "\nInterrupted.")
+        if own_process and _work_in_flight():
+            _abandon(env)
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK

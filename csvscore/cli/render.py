@@ -429,10 +429,11 @@ def summary_lines(
     remaining = (
         f"; {money(s.credits_remaining)} remaining" if s.credits_remaining is not None else ""
     )
+    play = " (sandbox credits: nothing was charged)" if s.sandbox else ""
     lines.append(
         (
             f"  Credits charged: {money(s.credits_charged)} in this run, "
-            f"{money(s.credits_charged_total)} for this file in all{unknown}{remaining}.",
+            f"{money(s.credits_charged_total)} for this file in all{unknown}{remaining}{play}.",
             None,
         )
     )

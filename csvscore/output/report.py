@@ -201,11 +201,16 @@ def summary(
             money.append(
                 (
                     "Charges not known",
-                    f"{s.credits_unknown} batch(es) settled through TitanX's job list; their "
-                    "charge is not in it, so the totals above leave them out",
+                    f"{s.credits_unknown} batch(es) whose charge TitanX did not report (sent "
+                    "without an answer, or found in its job list, which has no charges); the "
+                    "totals above leave them out",
                 )
             )
         money.append(("Credits remaining", s.credits_remaining))
+        if s.sandbox:
+            money.append(
+                ("Sandbox", "yes: TitanX's simulator on this computer; nothing was charged")
+            )
     details: list[tuple[str, Any]] = [
         ("Input file", s.input_file),
         *([("Sheet", s.sheet)] if s.sheet else []),  # a text file has none

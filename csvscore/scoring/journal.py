@@ -31,7 +31,7 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +216,13 @@ class JournalView:
     journal_id: str
     runs: list[RunRecord]
     batches: dict[str, list[BatchRecord]]  # by run key
-    last_result: str = ""  # where the file's result was last written ("" if never)
+    # Where the result of this content was last written, by the input's path: a copy of the
+    # export elsewhere has its own (its result goes beside it, not into the original's folder).
+    last_results: dict[str, str] = field(default_factory=dict)
+
+    def last_result(self, input_path: Path) -> str:
+        """Where the result of the export at ``input_path`` was last written ("" if never)."""
+        return self.last_results.get(str(input_path.absolute()), "")
 
     def sent_runs(self) -> list[tuple[RunRecord, int]]:
         """Runs that sent anything (maybe charged), with how many rows they sent, oldest first."""
@@ -251,8 +257,9 @@ def peek(path: Path) -> JournalView | None:
         for r in conn.execute(f"SELECT {columns} FROM batches ORDER BY run_key, batch"):
             record = _batch(tuple(r) if has_session else (*r, ""))
             batches.setdefault(record.run_key, []).append(record)
-        last = conn.execute("SELECT value FROM meta WHERE key = 'last_result'").fetchone()
-        return JournalView(journal_id, runs, batches, str(last[0]) if last else "")
+        last = conn.execute("SELECT key, value FROM meta WHERE key LIKE 'last_result:%'")
+        results = {str(k).removeprefix("last_result:"): str(v) for k, v in last}
+        return JournalView(journal_id, runs, batches, results)
     except sqlite3.Error:
         return None
     finally:
@@ -739,13 +746,13 @@ class Journal:
             )
         return kept
 
-    def set_last_result(self, path: Path) -> None:
-        """Remember where the file's result was written, so that the next run of the file (a
-        re-drop, ``csvscore results``) updates that workbook rather than start another."""
+    def set_last_result(self, input_path: Path, path: Path) -> None:
+        """Remember where the result of the export at ``input_path`` was written, so that the
+        next run of it (a re-drop, ``csvscore results``) updates that workbook rather than
+        start another."""
+        key = f"last_result:{input_path.absolute()}"
         with self._tx() as c:
-            c.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('last_result', ?)", (str(path.absolute()),)
-            )
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(path.absolute())))
 
     def scores_checked(self, run_key: str) -> tuple[str, str]:
         """(when, receiver URL) the run's scores were last fetched; ("", "") if never."""

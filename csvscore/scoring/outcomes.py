@@ -96,7 +96,7 @@ def run_result(
             row_batch[i] = b
     cause = stop_cause or (stop_reason and "the run stopped first")
     rows = [_row_result(p, row_batch[p.index], cause, held) for p in prepared]
-    batch_results = [_batch_result(b, session) for b in live if b.state != jr.HELD]
+    batch_results = [_batch_result(b, session, started) for b in live if b.state != jr.HELD]
     summary = _summary(table, fingerprint, scoring_type, started, rows, batch_results)
     summary.stop_reason = stop_reason
     summary.stop_exit_code = stop_exit_code
@@ -203,7 +203,7 @@ def _not_sent(stop_reason: str) -> str:
     return f"not sent: {stop_reason or 'the run stopped first'}"
 
 
-def _batch_result(b: BatchRecord, session: str) -> rs.BatchResult:
+def _batch_result(b: BatchRecord, session: str, started: str = "") -> rs.BatchResult:
     resp = b.response or {}
     credits = _dec(resp.get("credits_charged"))
     if credits is None and b.state not in (jr.ANSWERED, jr.RECONCILED, jr.UNKNOWN, jr.SENDING):
@@ -221,7 +221,9 @@ def _batch_result(b: BatchRecord, session: str) -> rs.BatchResult:
         phone_count=to_int(resp.get("phone_count")),
         submitted_at=b.sent_at,
         message=b.message,
-        this_run=bool(session) and b.session == session,
+        # Settled by this invocation, and not sent before it started: a batch an earlier run
+        # sent and this one only reconciled was charged then, not now.
+        this_run=bool(session) and b.session == session and not (b.sent_at and b.sent_at < started),
     )
 
 

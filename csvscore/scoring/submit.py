@@ -62,6 +62,8 @@ MAX_BATCH = 1000  # the API's limit per request
 # 10 requests/s limit, 1 worker reaches 31% of the limit, 2 reach 61%, 4 reach 99%; 6 and 8
 # add only 429s. Roughly limit x latency + 1 requests in flight.
 DEFAULT_WORKERS = 4
+# The names of the threads that send batches (the CLI checks for them after a second Ctrl-C).
+SEND_THREADS = "csvscore-send"
 
 
 class ScoreClient(Protocol):
@@ -354,7 +356,7 @@ class _Sender:
         if not todo:
             return
         workers = min(self.options.workers, len(todo))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csvscore-send") as pool:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=SEND_THREADS) as pool:
             futures = [pool.submit(self._worker, work) for _ in range(workers)]
             try:
                 for f in futures:
