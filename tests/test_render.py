@@ -201,6 +201,14 @@ def test_a_re_drop_headline_never_reads_as_a_second_charge() -> None:
     )
 
 
+def test_a_dry_run_after_earlier_runs_says_what_they_sent_and_what_is_unconfirmed() -> None:
+    s = _summary(dry_run=True, rows_read=50, ready=10, accepted=32, unconfirmed=8, sent_before=40)
+    assert summary_lines(s, PLAIN).splitlines()[1] == (
+        "  Ready to send 10, skipped 0, duplicates 0, sent before 40, 8 of them unconfirmed "
+        "(of 50 rows)."
+    )
+
+
 def test_a_network_stop_says_why_and_what_to_do_next() -> None:
     s = _summary(
         failed=100, not_sent=2143, stop_exit_code=int(ExitCode.NETWORK),

@@ -352,7 +352,8 @@ def summary_lines(
     lines: list[tuple[str, Callable[[str], str] | None]] = []
     if s.dry_run:
         lines.append(("Dry run: nothing was sent.", style.bold))
-        before = f", sent before {s.sent_before}" if s.sent_before else ""
+        unsure = f", {s.unconfirmed} of them unconfirmed" if s.unconfirmed else ""
+        before = f", sent before {s.sent_before}{unsure}" if s.sent_before else ""
         lines.append(
             (
                 f"  Ready to send {s.ready}, skipped {s.skipped}, duplicates {s.duplicates}"
