@@ -68,6 +68,14 @@ def _current_deadline() -> Deadline | None:
     return getattr(_current, "deadline", None)
 
 
+def _watch_conn(conn: Any) -> Any:
+    """``conn``, handed to this thread's deadline (if any) to shut when it expires."""
+    deadline = _current_deadline()
+    if deadline is not None:
+        deadline.watch(conn)
+    return conn
+
+
 def _note_connected(conn: Any) -> None:
     """Tell this thread's deadline (if any) which connection to shut when it expires."""
     deadline = _current_deadline()
@@ -106,22 +114,14 @@ class _Pool(HTTPConnectionPool):
     ConnectionCls = _Connection
 
     def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        deadline = _current_deadline()
-        if deadline is not None:
-            deadline.watch(conn)
-        return conn
+        return _watch_conn(super()._get_conn(timeout))
 
 
 class _TLSPool(HTTPSConnectionPool):
     ConnectionCls = _TLSConnection
 
     def _get_conn(self, timeout: float | None = None) -> Any:
-        conn = super()._get_conn(timeout)
-        deadline = _current_deadline()
-        if deadline is not None:
-            deadline.watch(conn)
-        return conn
+        return _watch_conn(super()._get_conn(timeout))
 
 
 def _watched(manager: Any) -> Any:
