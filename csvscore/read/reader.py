@@ -88,12 +88,8 @@ def _read_head(path: Path, name: str) -> tuple[bytes, int]:
     """
     try:
         info = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(f"{name}: file not found") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied (cannot open the file)") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+        raise _unreadable(name, exc) from None
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{name}: is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
@@ -102,14 +98,8 @@ def _read_head(path: Path, name: str) -> tuple[bytes, int]:
         with path.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             head = handle.read(sniff.SAMPLE_BYTES)
-    except FileNotFoundError:
-        raise InputError(f"{name}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a folder, not a file") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied (cannot open the file)") from None
     except OSError as exc:
-        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+        raise _unreadable(name, exc) from None
     if path.is_dir():  # some platforms open directories without error
         raise InputError(f"{name}: is a folder, not a file")
     if size == 0 or not head:
@@ -157,3 +147,14 @@ def _container_kind(path: Path, name: str, head: bytes, limits: ReadLimits) -> s
     if other:
         raise InputError(f"{name}: is {other}; {SUPPORTED}")
     return "text"
+
+
+def _unreadable(name: str, exc: OSError) -> InputError:
+    """The one-line error for a file that cannot be looked at or opened."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{name}: file not found")
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"{name}: is a folder, not a file")
+    if isinstance(exc, PermissionError):
+        return InputError(f"{name}: permission denied (cannot open the file)")
+    return InputError(f"{name}: cannot be read ({exc.strerror or exc})")
